@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,8 @@ def references(shared_audio: Path) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Each test gets its own Stenogram data folder unless it asks for the shared store."""
-    if "STENOGRAM_HOME" not in os.environ or os.environ.get("STENOGRAM_TEST_OWN_HOME"):
-        monkeypatch.setenv("STENOGRAM_HOME", str(tmp_path_factory.mktemp("home")))
-        monkeypatch.setenv("STENOGRAM_TEST_OWN_HOME", "1")
-    yield
+def stenogram_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty Stenogram data folder (models, library, recordings)."""
+    home = tmp_path / "stenogram-home"
+    monkeypatch.setenv("STENOGRAM_HOME", str(home))
+    return home
