@@ -1,0 +1,1 @@
+"""Sub-commands of the `stenogram` command line, one module per area."""
