@@ -116,7 +116,7 @@ def test_probabilities_one_per_frame(load_16k):
     probs = speech_probabilities(audio)
     assert len(probs) == -(-len(audio) // FRAME_SAMPLES)
     assert probs.dtype == np.float32
-    assert 0.0 <= probs.min() and probs.max() <= 1.0
+    assert probs.min() >= 0.0 and probs.max() <= 1.0
     assert probs[: int(0.2 * SAMPLE_RATE) // FRAME_SAMPLES].max() < 0.5  # silence before speech
     assert np.median(probs) > 0.5
 

@@ -191,10 +191,10 @@ class _Hysteresis:
                 self.quiet_since = pos
             if pos - self.quiet_since >= self.min_silence:
                 events += self._close(self.quiet_since)
-        if self.in_region and self.quiet_since is None and not self.confirmed:
-            if pos + FRAME_SAMPLES - self.start > self.min_speech:
-                self.confirmed = True
-                events.append(VadEvent("start", self.start))
+        confirmable = self.in_region and self.quiet_since is None and not self.confirmed
+        if confirmable and pos + FRAME_SAMPLES - self.start > self.min_speech:
+            self.confirmed = True
+            events.append(VadEvent("start", self.start))
         return events
 
     def finish(self, total: int) -> list[VadEvent]:
