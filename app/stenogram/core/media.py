@@ -176,7 +176,7 @@ def _check_path(path: Path) -> os.stat_result:
     except OSError as e:
         raise MediaUnreadableError(path, f"“{path}” cannot be read: {e.strerror}.", str(e)) from None
     if path.is_dir():
-        raise MediaUnreadableError(path, f"“{path.name}” is a folder, not a media file.")
+        raise MediaUnreadableError(path, f"“{path}” is a folder, not a media file.")
     if not path.is_file():
         raise MediaUnreadableError(path, f"“{path.name}” is not a regular file.")
     if not os.access(path, os.R_OK):
