@@ -1,0 +1,329 @@
+"""The transcription engine: media in, a Transcript out, with progress and cancel.
+
+``Transcriber`` keeps the loaded model warm between jobs. Each job decodes the media, skips
+non-speech with the VAD (optional), computes log-Mel features in bounded memory, runs
+Whisper's long-form loop on MLX, maps times back to the recording, and applies the guards
+of ``quality``. Nothing here knows about Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from stenogram.core.log_mel import FRAMES_PER_SECOND, N_FRAMES, SAMPLE_RATE, compute_log_mel
+from stenogram.core.quality import (
+    QualityThresholds,
+    clamp_words,
+    cut_phrase_loop,
+    cut_segment_loops,
+    flags_for,
+)
+from stenogram.core.speech_map import SpeechMap, pack_speech
+from stenogram.core.transcript import Segment, Transcript, Word, utc_now
+from stenogram.core.whisper_runtime import DecodeCancelled, WhisperRuntime
+
+DEFAULT_MODEL = "tiny.en"
+TASKS = ("transcribe", "translate")
+
+ProgressCallback = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    # Which model: an installed model's name, or a model folder.
+    model: str = DEFAULT_MODEL
+    # Language and task: None detects the language from the first 30 s of speech.
+    language: str | None = None
+    task: str = "transcribe"  # or "translate" (to English)
+    # Decoding: greedy at temperature 0, falling back to higher temperatures on failure.
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    initial_prompt: str | None = None  # vocabulary or style hints for the first window
+    condition_on_previous_text: bool = True
+    # Failure thresholds, as in Whisper: repetitive, unlikely, or silent windows.
+    compression_ratio_threshold: float | None = 2.4
+    logprob_threshold: float | None = -1.0
+    no_speech_threshold: float | None = 0.6
+    # Output and speed.
+    word_timestamps: bool = False
+    vad: bool = True  # skip stretches without speech (faster, and no text invented there)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class EngineError(Exception):
+    """A job cannot run; ``user_message`` says why in a sentence."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class TranscriptionCancelled(Exception):
+    """The job was cancelled by its caller."""
+
+
+@dataclass
+class _Monotonic:
+    """Reports progress that only moves forward, ending at exactly 1.0."""
+
+    callback: ProgressCallback | None
+    last: float = field(default=-1.0)
+
+    def __call__(self, fraction: float) -> None:
+        fraction = min(1.0, max(0.0, fraction))
+        if self.callback is not None and fraction > self.last:
+            self.last = fraction
+            self.callback(fraction)
+
+
+class Transcriber:
+    """Runs transcription jobs one at a time, keeping the last model loaded."""
+
+    def __init__(self, thresholds: QualityThresholds | None = None) -> None:
+        self._runtime: WhisperRuntime | None = None
+        self._runtime_path: Path | None = None
+        self._lock = threading.Lock()
+        self.thresholds = thresholds or QualityThresholds()
+
+    def load(self, model: str) -> WhisperRuntime:
+        """The model, loaded once and kept warm until another model is asked for."""
+        path = resolve_model_path(model)
+        if self._runtime is None or self._runtime_path != path:
+            self._runtime = None  # free the old model before loading the new one
+            self._runtime = WhisperRuntime(path)
+            self._runtime_path = path
+        return self._runtime
+
+    def unload(self) -> None:
+        with self._lock:
+            self._runtime = None
+            self._runtime_path = None
+
+    def transcribe(
+        self,
+        media: str | Path | np.ndarray,
+        options: TranscribeOptions | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Transcript:
+        options = options or TranscribeOptions()
+        progress = _Monotonic(on_progress)
+        with self._lock:
+            try:
+                return self._transcribe(media, options, progress, cancel)
+            except DecodeCancelled:
+                raise TranscriptionCancelled from None
+
+    def _transcribe(
+        self,
+        media: str | Path | np.ndarray,
+        options: TranscribeOptions,
+        progress: _Monotonic,
+        cancel: threading.Event | None,
+    ) -> Transcript:
+        progress(0.0)
+        _check_options(options)
+        audio, media_path = _load_media(media)
+        _check_cancel(cancel)
+        runtime = self.load(options.model)
+        language = _language_for(runtime, options)
+        speech, speech_map = _speech_only(audio, options.vad)
+        duration_ms = round(len(audio) * 1000 / SAMPLE_RATE)
+        del audio  # the packed speech is all that is needed from here on
+        transcript = Transcript(
+            language=language,
+            media_path=media_path,
+            model=options.model,
+            options=options.to_dict(),
+            duration_ms=duration_ms,
+        )
+        if len(speech) < SAMPLE_RATE // 10:  # under 100 ms of speech: nothing to say
+            transcript.language = language or "en"
+            progress(1.0)
+            return transcript
+        mel = compute_log_mel(speech, runtime.model.dims.n_mels)
+        del speech
+        _check_cancel(cancel)
+        if language is None:
+            features = runtime.encode(mel.window(0, min(N_FRAMES, mel.n_frames)))
+            language, _ = runtime.detect_language(features)
+        transcript.language = language
+        raw = _decode(runtime, mel, options, language, progress, cancel)
+        segments = [_to_segment(r, speech_map) for r in raw]
+        transcript.segments = self._guarded(segments)
+        transcript.modified = utc_now()
+        progress(1.0)
+        return transcript
+
+    def _guarded(self, segments: list[Segment]) -> list[Segment]:
+        t = self.thresholds
+        segments = [cut_phrase_loop(s, t.max_phrase_repeats) for s in segments]
+        segments = cut_segment_loops(segments, t.max_repeats)
+        segments = _without_overlaps(segments)
+        return [_with_flags(s, t) for s in segments]
+
+
+def resolve_model_path(model: str) -> Path:
+    """A model folder from an installed model's name or a path; EngineError when neither."""
+    candidate = Path(model).expanduser()
+    if candidate.is_dir():
+        return candidate
+    from stenogram.core.model_errors import ModelError
+    from stenogram.core.models import ModelStore
+
+    try:
+        return ModelStore().resolve(model)
+    except ModelError as error:
+        raise EngineError(str(error)) from error
+
+
+def _check_options(options: TranscribeOptions) -> None:
+    if options.task not in TASKS:
+        raise EngineError(f"Unknown task “{options.task}”: use transcribe or translate.")
+    if not options.temperatures:
+        raise EngineError("At least one decoding temperature is needed.")
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise TranscriptionCancelled
+
+
+def _load_media(media: str | Path | np.ndarray) -> tuple[np.ndarray, str | None]:
+    if isinstance(media, np.ndarray):
+        return np.ascontiguousarray(media, dtype=np.float32).reshape(-1), None
+    from stenogram.core.media import load_audio
+
+    path = Path(media)
+    return load_audio(path), str(path)
+
+
+def _language_for(runtime: WhisperRuntime, options: TranscribeOptions) -> str | None:
+    from mlx_whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+    language = options.language
+    if language is not None:
+        language = TO_LANGUAGE_CODE.get(language.lower(), language.lower())
+        if language not in LANGUAGES:
+            raise EngineError(f"Whisper does not know the language “{options.language}”.")
+    if not runtime.is_multilingual:
+        if language not in (None, "en"):
+            raise EngineError(
+                f"The model “{options.model}” understands English only; "
+                "choose a multilingual model for other languages."
+            )
+        if options.task == "translate":
+            raise EngineError(
+                f"The model “{options.model}” is English-only and cannot translate; "
+                "choose a multilingual model."
+            )
+        return "en"
+    return language
+
+
+def _speech_only(audio: np.ndarray, use_vad: bool) -> tuple[np.ndarray, SpeechMap | None]:
+    if not use_vad:
+        return audio, None
+    from stenogram.core.vad import detect_speech
+
+    regions = detect_speech(audio)
+    packed, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
+    return packed, speech_map
+
+
+def _decode(
+    runtime: WhisperRuntime,
+    mel,
+    options: TranscribeOptions,
+    language: str,
+    progress: _Monotonic,
+    cancel: threading.Event | None,
+):
+    from mlx_whisper.decoding import DecodingOptions
+
+    from stenogram.core.window_decoder import LoopSettings, decode_windows
+
+    base = DecodingOptions(task=options.task, language=language, fp16=runtime.fp16)
+    settings = LoopSettings(
+        temperatures=tuple(options.temperatures),
+        compression_ratio_threshold=options.compression_ratio_threshold,
+        logprob_threshold=options.logprob_threshold,
+        no_speech_threshold=options.no_speech_threshold,
+        condition_on_previous_text=options.condition_on_previous_text,
+        word_timestamps=options.word_timestamps,
+        initial_prompt=options.initial_prompt,
+    )
+    total = max(1, mel.n_frames)
+    return decode_windows(
+        runtime,
+        mel,
+        base,
+        settings,
+        on_window=lambda done: progress(0.999 * done / total),
+        cancel=cancel,
+    )
+
+
+def _ms(seconds: float, speech_map: SpeechMap | None) -> int:
+    if speech_map is not None:
+        seconds = speech_map.to_original_s(seconds)
+    return max(0, round(seconds * 1000))
+
+
+def _to_segment(raw, speech_map: SpeechMap | None) -> Segment:
+    words = tuple(
+        Word(
+            start_ms=_ms(w["start"], speech_map),
+            end_ms=_ms(w["end"], speech_map),
+            text=w["word"],
+            probability=float(w["probability"]),
+        )
+        for w in raw.words
+    )
+    start_ms, end_ms = _ms(raw.start, speech_map), _ms(raw.end, speech_map)
+    return Segment(
+        start_ms=start_ms,
+        end_ms=max(start_ms, end_ms),
+        text=raw.text.strip(),
+        words=words,
+        avg_logprob=raw.avg_logprob,
+        no_speech_prob=raw.no_speech_prob,
+        compression_ratio=raw.compression_ratio,
+    )
+
+
+def _without_overlaps(segments: list[Segment]) -> list[Segment]:
+    """Ordered segments that never overlap, each word inside its own segment."""
+    from dataclasses import replace
+
+    out: list[Segment] = []
+    floor = 0
+    for seg in sorted(segments, key=lambda s: s.start_ms):
+        start = max(seg.start_ms, floor)
+        end = max(seg.end_ms, start)
+        out.append(replace(seg, start_ms=start, end_ms=end, words=clamp_words(seg.words, start, end)))
+        floor = end
+    return out
+
+
+def _with_flags(segment: Segment, thresholds: QualityThresholds) -> Segment:
+    from dataclasses import replace
+
+    return replace(segment, flags=flags_for(segment, thresholds))
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "EngineError",
+    "FRAMES_PER_SECOND",
+    "TranscribeOptions",
+    "Transcriber",
+    "TranscriptionCancelled",
+]

@@ -1,0 +1,167 @@
+"""The one adapter over mlx-whisper: a loaded model and the operations the engine needs.
+
+Only this module (and the model loader) imports MLX or mlx_whisper, always lazily, so the app
+starts without paying for them. It encodes each 30 s window ONCE and reuses the audio features
+for language detection, every temperature of the fallback, and word alignment (mlx_whisper
+re-runs the encoder for each of those; on a CPU the encoder is most of the cost).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from stenogram.core.mlx_runtime import ensure_mlx
+
+if TYPE_CHECKING:
+    from mlx_whisper.decoding import DecodingOptions, DecodingResult
+    from mlx_whisper.tokenizer import Tokenizer
+
+
+class DecodeCancelled(Exception):
+    """Raised from inside the token loop when the caller's cancel event is set."""
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    text: str
+    start_s: float
+    end_s: float
+    probability: float
+
+
+def uses_gpu() -> bool:
+    """True when MLX runs on a Metal GPU (Apple Silicon); False for the CPU backend."""
+    ensure_mlx()
+    import mlx.core as mx
+
+    return bool(mx.metal.is_available())
+
+
+class WhisperRuntime:
+    """A Whisper model loaded on MLX: fp16 on a Metal GPU, fp32 on the CPU."""
+
+    def __init__(self, model_dir: Path, dtype: str | None = None) -> None:
+        ensure_mlx()
+        from stenogram.core.model_loading import load_whisper
+
+        self.model_dir = model_dir
+        self.dtype = dtype or ("float16" if uses_gpu() else "float32")
+        self.model = load_whisper(model_dir, self.dtype)
+        self._tokenizers: dict[tuple[str, str], Tokenizer] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def is_multilingual(self) -> bool:
+        return bool(self.model.is_multilingual)
+
+    @property
+    def fp16(self) -> bool:
+        return self.dtype == "float16"
+
+    def tokenizer(self, language: str | None, task: str) -> Tokenizer:
+        from mlx_whisper.tokenizer import get_tokenizer
+
+        key = (language or "en", task)
+        if key not in self._tokenizers:
+            self._tokenizers[key] = get_tokenizer(
+                self.model.is_multilingual,
+                num_languages=self.model.num_languages,
+                language=key[0],
+                task=task,
+            )
+        return self._tokenizers[key]
+
+    def encode(self, mel_window: np.ndarray) -> Any:
+        """Audio features of one (3000, n_mels) window, evaluated now."""
+        import mlx.core as mx
+
+        mel = mx.array(mel_window[None])
+        if self.fp16:
+            mel = mel.astype(mx.float16)
+        features = self.model.encoder(mel)
+        mx.eval(features)
+        return features
+
+    def detect_language(self, features: Any) -> tuple[str, dict[str, float]]:
+        tokenizer = self.tokenizer(None, "transcribe")
+        _, probs = self.model.detect_language(features, tokenizer)
+        probs = probs[0] if isinstance(probs, list) else probs
+        return max(probs, key=probs.get), dict(probs)
+
+    def decode(
+        self,
+        features: Any,
+        options: DecodingOptions,
+        cancel: threading.Event | None = None,
+    ) -> DecodingResult:
+        """Decode one window from its audio features; raises DecodeCancelled on cancel."""
+        from mlx_whisper.decoding import DecodingTask
+
+        task = DecodingTask(self.model, options)
+        if cancel is not None:
+            task.logit_filters.append(_CancelCheck(cancel))
+        return task.run(features)[0]
+
+    def align_words(
+        self,
+        segments: list[dict],
+        tokenizer: Tokenizer,
+        features: Any,
+        num_frames: int,
+        last_speech_s: float,
+    ) -> None:
+        """Adds "words" to each segment dict (mlx_whisper's format), from cross-attention."""
+        from mlx_whisper.timing import add_word_timestamps
+
+        add_word_timestamps(
+            segments=segments,
+            model=_FeaturesAsAudio(self.model, features),
+            tokenizer=tokenizer,
+            mel=_NO_MEL,
+            num_frames=num_frames,
+            last_speech_timestamp=last_speech_s,
+        )
+
+
+class _NoMel:
+    """Stands in for the mel window, which the aligner only indexes and hands back to us."""
+
+    def __getitem__(self, _index: Any) -> _NoMel:
+        return self
+
+
+_NO_MEL = _NoMel()
+
+
+class _CancelCheck:
+    """A logit filter that leaves the logits alone and stops the token loop on cancel."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self._cancel = cancel
+
+    def apply(self, logits: Any, tokens: Any) -> Any:
+        if self._cancel.is_set():
+            raise DecodeCancelled
+        return logits
+
+
+class _FeaturesAsAudio:
+    """Presents a model whose encoder output is already known to mlx_whisper's aligner."""
+
+    def __init__(self, model: Any, features: Any) -> None:
+        self._model = model
+        self._features = features
+        self.alignment_heads = model.alignment_heads
+
+    def forward_with_cross_qk(self, _mel: Any, tokens: Any) -> tuple[Any, Any]:
+        logits, _, cross_qk = self._model.decoder(tokens, self._features)
+        return logits, cross_qk
+
+
+ProgressCallback = Callable[[float], None]

@@ -1,0 +1,224 @@
+"""Whisper's long-form loop: slide a 30 s window over the log-Mel frames, decode, seek on.
+
+The seek rules, the temperature fallback and the no-speech skip follow openai/whisper's
+``transcribe`` (and so faster-whisper's), so a converted model gives the same greedy text and
+timestamps. Each window is encoded once; fallback decodes reuse its features.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from stenogram.core.log_mel import FRAMES_PER_SECOND, HOP_LENGTH, N_FRAMES, SAMPLE_RATE, LogMel
+
+if TYPE_CHECKING:
+    from mlx_whisper.decoding import DecodingOptions, DecodingResult
+    from mlx_whisper.tokenizer import Tokenizer
+
+    from stenogram.core.whisper_runtime import WhisperRuntime
+
+INPUT_STRIDE = 2  # mel frames per audio token (the encoder's stride-2 convolution)
+TIME_PRECISION = INPUT_STRIDE * HOP_LENGTH / SAMPLE_RATE  # 0.02 s per timestamp token
+PROMPT_RESET_TEMPERATURE = 0.5  # above this, the previous text stops being the prompt
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """What the loop needs from the user's options (see engine.TranscribeOptions)."""
+
+    temperatures: tuple[float, ...]
+    compression_ratio_threshold: float | None
+    logprob_threshold: float | None
+    no_speech_threshold: float | None
+    condition_on_previous_text: bool
+    word_timestamps: bool
+    initial_prompt: str | None
+
+
+@dataclass
+class RawSegment:
+    """A segment as decoded, in seconds on the log-Mel timeline, before it becomes a Segment."""
+
+    start: float
+    end: float
+    text: str
+    tokens: list[int]
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+    words: list[dict] = field(default_factory=list)
+
+    def as_timing_dict(self, seek: int) -> dict[str, Any]:
+        return {"seek": seek, "start": self.start, "end": self.end, "tokens": self.tokens}
+
+
+def decode_windows(
+    runtime: WhisperRuntime,
+    mel: LogMel,
+    base_options: DecodingOptions,
+    settings: LoopSettings,
+    *,
+    on_window: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[RawSegment]:
+    """Transcribe every window of ``mel``; ``on_window(frames_done)`` after each one."""
+    tokenizer = runtime.tokenizer(base_options.language, base_options.task)
+    content_frames = mel.n_frames
+    prompt_tokens: list[int] = []
+    if settings.initial_prompt:
+        prompt_tokens = tokenizer.encode(" " + settings.initial_prompt.strip())
+    all_tokens = list(prompt_tokens)
+    prompt_reset_since = 0
+    segments: list[RawSegment] = []
+    last_speech_s = 0.0
+    seek = 0
+    while seek < content_frames:
+        if cancel is not None and cancel.is_set():
+            from stenogram.core.whisper_runtime import DecodeCancelled
+
+            raise DecodeCancelled
+        size = min(N_FRAMES, content_frames - seek)
+        features = runtime.encode(mel.window(seek, size))
+        options = replace(base_options, prompt=all_tokens[prompt_reset_since:])
+        result = _decode_with_fallback(runtime, features, options, settings, cancel)
+        window = _split_window(result, tokenizer, seek, size)
+        if _is_silent(result, settings):
+            seek += size
+        else:
+            if settings.word_timestamps and window.segments:
+                last_speech_s = _add_words(runtime, tokenizer, features, window, last_speech_s)
+            seek = window.next_seek
+            kept = [s for s in window.segments if s.text.strip() and s.start != s.end]
+            segments.extend(kept)
+            all_tokens.extend(t for s in kept for t in s.tokens)
+            if not settings.condition_on_previous_text or result.temperature > PROMPT_RESET_TEMPERATURE:
+                prompt_reset_since = len(all_tokens)
+        if on_window is not None:
+            on_window(min(seek, content_frames))
+    return segments
+
+
+def _decode_with_fallback(
+    runtime: WhisperRuntime,
+    features: Any,
+    options: DecodingOptions,
+    settings: LoopSettings,
+    cancel: threading.Event | None,
+) -> DecodingResult:
+    """Decode at rising temperatures until the result is neither repetitive nor unlikely."""
+    result = None
+    for temperature in settings.temperatures:
+        attempt = replace(options, temperature=temperature)
+        if temperature > 0:
+            attempt = replace(attempt, beam_size=None, patience=None)
+        else:
+            attempt = replace(attempt, best_of=None)
+        result = runtime.decode(features, attempt, cancel)
+        if not _needs_fallback(result, settings):
+            break
+    assert result is not None
+    return result
+
+
+def _needs_fallback(result: DecodingResult, s: LoopSettings) -> bool:
+    if s.no_speech_threshold is not None and result.no_speech_prob > s.no_speech_threshold:
+        return False  # silence: another temperature would only invent words
+    too_repetitive = (
+        s.compression_ratio_threshold is not None
+        and result.compression_ratio > s.compression_ratio_threshold
+    )
+    too_unlikely = s.logprob_threshold is not None and result.avg_logprob < s.logprob_threshold
+    return too_repetitive or too_unlikely
+
+
+def _is_silent(result: DecodingResult, s: LoopSettings) -> bool:
+    if s.no_speech_threshold is None or result.no_speech_prob <= s.no_speech_threshold:
+        return False
+    return not (s.logprob_threshold is not None and result.avg_logprob > s.logprob_threshold)
+
+
+@dataclass
+class _Window:
+    seek: int
+    size: int  # frames of real audio in the window
+    segments: list[RawSegment]
+    next_seek: int
+    single_timestamp_ending: bool
+
+
+def _split_window(result: DecodingResult, tokenizer: Tokenizer, seek: int, size: int) -> _Window:
+    """Cut a window's tokens into segments at pairs of timestamp tokens; find the next seek."""
+    tokens = np.array(result.tokens, dtype=np.int64)
+    offset = seek / FRAMES_PER_SECOND
+    is_ts = tokens >= tokenizer.timestamp_begin
+    single_ending = is_ts[-2:].tolist() == [False, True]
+    cuts = (np.where(is_ts[:-1] & is_ts[1:])[0] + 1).tolist()
+
+    def make(start: float, end: float, part: np.ndarray) -> RawSegment:
+        toks = part.tolist()
+        text = tokenizer.decode([t for t in toks if t < tokenizer.eot])
+        return RawSegment(
+            start=start,
+            end=end,
+            text=text,
+            tokens=toks,
+            avg_logprob=float(result.avg_logprob),
+            no_speech_prob=float(result.no_speech_prob),
+            compression_ratio=float(result.compression_ratio),
+            temperature=float(result.temperature),
+        )
+
+    segments: list[RawSegment] = []
+    if cuts:
+        if single_ending:
+            cuts.append(len(tokens))
+        last = 0
+        for cut in cuts:
+            part = tokens[last:cut]
+            start = offset + (int(part[0]) - tokenizer.timestamp_begin) * TIME_PRECISION
+            end = offset + (int(part[-1]) - tokenizer.timestamp_begin) * TIME_PRECISION
+            segments.append(make(start, end, part))
+            last = cut
+        if single_ending:
+            next_seek = seek + size
+        else:
+            next_seek = seek + (int(tokens[last - 1]) - tokenizer.timestamp_begin) * INPUT_STRIDE
+    else:
+        duration = size / FRAMES_PER_SECOND
+        stamps = tokens[is_ts]
+        if len(stamps) and int(stamps[-1]) != tokenizer.timestamp_begin:
+            duration = (int(stamps[-1]) - tokenizer.timestamp_begin) * TIME_PRECISION
+        segments.append(make(offset, offset + duration, tokens))
+        next_seek = seek + size
+    return _Window(seek, size, segments, next_seek, single_ending)
+
+
+def _add_words(
+    runtime: WhisperRuntime,
+    tokenizer: Tokenizer,
+    features: Any,
+    window: _Window,
+    last_speech_s: float,
+) -> float:
+    """Word timings from cross-attention; may move the next seek to the last word's end."""
+    dicts = [s.as_timing_dict(window.seek) for s in window.segments]
+    runtime.align_words(dicts, tokenizer, features, window.size, last_speech_s)
+    for seg, d in zip(window.segments, dicts, strict=True):
+        seg.start, seg.end, seg.words = d["start"], d["end"], d.get("words", [])
+    if not window.single_timestamp_ending:
+        last_end = _last_word_end(window.segments)
+        if last_end is not None and last_end > window.seek / FRAMES_PER_SECOND:
+            window.next_seek = round(last_end * FRAMES_PER_SECOND)
+    last_end = _last_word_end(window.segments)
+    return last_end if last_end is not None else last_speech_s
+
+
+def _last_word_end(segments: list[RawSegment]) -> float | None:
+    ends = [w["end"] for s in segments for w in s.words]
+    return ends[-1] if ends else None
