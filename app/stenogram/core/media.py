@@ -133,12 +133,16 @@ class DecodeReport:
             return
         self.lost_ms += end_ms - start_ms
         self.lost_ranges.append((start_ms, end_ms))
-        self.warnings.append(f"{why} at {_clock(start_ms)} ({(end_ms - start_ms) / 1000:.2f} s lost)")
+        self.warnings.append(
+            f"{why} at {_clock(start_ms)} ({(end_ms - start_ms) / 1000:.2f} s lost)"
+        )
 
 
 def _clock(ms: int) -> str:
     s = ms // 1000
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    return (
+        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
 
 
 # ---------------------------------------------------------------- files and folders
@@ -174,7 +178,9 @@ def _check_path(path: Path) -> os.stat_result:
     except FileNotFoundError:
         raise MediaUnreadableError(path, f"“{path}” does not exist.") from None
     except OSError as e:
-        raise MediaUnreadableError(path, f"“{path}” cannot be read: {e.strerror}.", str(e)) from None
+        raise MediaUnreadableError(
+            path, f"“{path}” cannot be read: {e.strerror}.", str(e)
+        ) from None
     if path.is_dir():
         raise MediaUnreadableError(path, f"“{path}” is a folder, not a media file.")
     if not path.is_file():
@@ -190,17 +196,23 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (PermissionError, av.error.PermissionError) as e:
-        raise MediaUnreadableError(path, f"You do not have permission to read “{path.name}”.", str(e)) from None
+        raise MediaUnreadableError(
+            path, f"You do not have permission to read “{path.name}”.", str(e)
+        ) from None
     except (FileNotFoundError, av.error.FileNotFoundError) as e:
         raise MediaUnreadableError(path, f"“{path}” does not exist.", str(e)) from None
     except av.error.FFmpegError as e:
         if is_supported_media(path):
             raise CorruptMediaError(
-                path, f"“{path.name}” looks like a media file but is damaged or incomplete and cannot be opened.", str(e)
+                path,
+                f"“{path.name}” looks like a media file but is damaged or incomplete and cannot be opened.",
+                str(e),
             ) from None
         raise NotMediaError(path, f"“{path.name}” is not an audio or video file.", str(e)) from None
     except OSError as e:
-        raise MediaUnreadableError(path, f"“{path.name}” cannot be read: {e.strerror or e}.", str(e)) from None
+        raise MediaUnreadableError(
+            path, f"“{path.name}” cannot be read: {e.strerror or e}.", str(e)
+        ) from None
     fmt = container.format.name
     if fmt in _NOT_MEDIA_FORMATS or fmt.endswith("_pipe") or not container.streams:
         container.close()
@@ -208,10 +220,14 @@ def _open(path: Path) -> av.container.InputContainer:
     return container
 
 
-def _real_video_streams(container: av.container.InputContainer) -> list[av.video.stream.VideoStream]:
+def _real_video_streams(
+    container: av.container.InputContainer,
+) -> list[av.video.stream.VideoStream]:
     """Video streams that are not cover art (an mp3's embedded picture shows up as video)."""
     return [
-        s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)
+        s
+        for s in container.streams.video
+        if not (s.disposition & av.stream.Disposition.attached_pic)
     ]
 
 
@@ -454,7 +470,9 @@ def _finish(decoder: _Decoder, path: Path, strict: bool) -> None:
     if decoder.produced == 0:
         if report.expected_ms > 0 or report.warnings:
             raise CorruptMediaError(
-                path, f"“{path.name}” is damaged: none of its audio could be decoded.", report=report
+                path,
+                f"“{path.name}” is damaged: none of its audio could be decoded.",
+                report=report,
             )
         raise EmptyMediaError(path, f"“{path.name}” contains no audio (its length is zero).")
     end_ms = decoder._out_ms()
@@ -514,7 +532,9 @@ def _chunks(decoder: _Decoder, path: Path, chunk: int, strict: bool) -> Iterator
         decoder.close()
 
 
-def load_audio(path: str | Path, *, report: DecodeReport | None = None, strict: bool = False) -> np.ndarray:
+def load_audio(
+    path: str | Path, *, report: DecodeReport | None = None, strict: bool = False
+) -> np.ndarray:
     """The whole sound track as 16 kHz mono float32. Peak memory stays near one copy of the
     result: the buffer is sized from the probed length and grown in place if needed.
     Errors and `report`/`strict` behave as in `stream_audio`."""

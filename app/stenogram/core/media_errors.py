@@ -36,7 +36,9 @@ class CorruptMediaError(MediaError):
     """The file is damaged so badly that nothing could be decoded, or (strict mode)
     some of it could not be decoded. `report` says what was decoded and what was lost."""
 
-    def __init__(self, path: str | Path, user_message: str, detail: str = "", report: object = None) -> None:
+    def __init__(
+        self, path: str | Path, user_message: str, detail: str = "", report: object = None
+    ) -> None:
         super().__init__(path, user_message, detail)
         self.report = report
 
@@ -44,6 +46,8 @@ class CorruptMediaError(MediaError):
 class MediaVanishedError(MediaError):
     """The file was deleted, shrank or became unreadable while it was being decoded."""
 
-    def __init__(self, path: str | Path, user_message: str, detail: str = "", decoded_ms: int = 0) -> None:
+    def __init__(
+        self, path: str | Path, user_message: str, detail: str = "", decoded_ms: int = 0
+    ) -> None:
         super().__init__(path, user_message, detail)
         self.decoded_ms = decoded_ms

@@ -123,10 +123,16 @@ def compute_peaks(
     `bucket_sizes` must be increasing and each must divide the next. Media errors from
     `stream_audio` propagate; `report` receives its loss report."""
     sizes = tuple(bucket_sizes)
-    if not sizes or any(b <= 0 for b in sizes) or any(b % a for a, b in zip(sizes, sizes[1:], strict=False)):
+    if (
+        not sizes
+        or any(b <= 0 for b in sizes)
+        or any(b % a for a, b in zip(sizes, sizes[1:], strict=False))
+    ):
         raise ValueError("bucket_sizes must be positive, increasing, each dividing the next")
     if isinstance(source, (str, Path)):
-        chunks: Iterable[np.ndarray] = stream_audio(source, chunk_seconds=STREAM_CHUNK_S, report=report)
+        chunks: Iterable[np.ndarray] = stream_audio(
+            source, chunk_seconds=STREAM_CHUNK_S, report=report
+        )
     elif isinstance(source, np.ndarray):
         chunks = (source,)
     else:
