@@ -1,0 +1,56 @@
+"""Import MLX the right way for this platform, once.
+
+On Linux the CPU build of MLX calls BLAS through whatever ``libblas`` the dynamic linker
+finds first; preloading Debian's pthread OpenBLAS with RTLD_GLOBAL before ``mlx`` is imported
+makes the encoder about 7x faster. On macOS MLX uses Accelerate and Metal: nothing to do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+from pathlib import Path
+
+# Debian's libopenblas0-pthread; the first file that exists wins.
+OPENBLAS_CANDIDATES = (
+    Path("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"),
+    Path("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"),
+    Path("/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0"),
+    Path("/usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3"),
+)
+
+_lock = threading.Lock()
+_ready = False
+_openblas: Path | None = None
+
+
+def ensure_mlx() -> None:
+    """Preload OpenBLAS (Linux only) and import ``mlx.core``; cheap after the first call."""
+    global _ready, _openblas
+    if _ready:
+        return
+    with _lock:
+        if _ready:
+            return
+        if sys.platform.startswith("linux") and "mlx.core" not in sys.modules:
+            _openblas = _preload_openblas()
+        import mlx.core  # noqa: F401  (the import is the point)
+
+        _ready = True
+
+
+def openblas_path() -> Path | None:
+    """The OpenBLAS library preloaded by :func:`ensure_mlx`, or None."""
+    return _openblas
+
+
+def _preload_openblas() -> Path | None:
+    for path in OPENBLAS_CANDIDATES:
+        if path.exists():
+            try:
+                ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                continue
+            return path
+    return None
