@@ -31,6 +31,7 @@ from stenogram.core.media_errors import (
     NoAudioStreamError,
     NotMediaError,
 )
+from stenogram.core.media_files import SUPPORTED_EXTENSIONS, find_media, is_supported_media
 
 __all__ = [
     "SAMPLE_RATE",
@@ -60,19 +61,6 @@ TAIL_TOLERANCE_MS = 250  # a decoded length this close to the probed one counts 
 DEFAULT_CHUNK_S = 30.0  # seconds per streamed chunk: one Whisper window
 UNKNOWN_LENGTH_GUESS_S = 600  # first allocation when a file does not say how long it is
 MAX_PREALLOCATE_S = 6 * 3600  # never trust a header for more than this up front; grow instead
-
-# Extensions the app offers in its open dialog, drop filter and folder scan. PyAV reads more;
-# these are the ones people actually keep speech in.
-SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {
-        # audio
-        ".wav", ".wave", ".flac", ".mp3", ".m4a", ".m4b", ".aac", ".ogg", ".oga", ".opus",
-        ".wma", ".aif", ".aiff", ".aifc", ".caf", ".amr", ".ac3", ".mka", ".weba", ".mp2",
-        # video
-        ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg",
-        ".ts", ".mts", ".m2ts", ".3gp", ".3g2", ".ogv",
-    }
-)  # fmt: skip
 
 # Demuxers that open images or text: a file they claim is not media to us.
 _NOT_MEDIA_FORMATS = frozenset({"tty", "image2", "gif", "apng", "webp", "ico", "svg"})
@@ -143,31 +131,6 @@ def _clock(ms: int) -> str:
     return (
         f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
     )
-
-
-# ---------------------------------------------------------------- files and folders
-
-
-def is_supported_media(path: str | Path) -> bool:
-    """Cheap check by extension, for drop filters and folder scans (does not open the file)."""
-    p = Path(path)
-    return p.suffix.lower() in SUPPORTED_EXTENSIONS and not p.name.startswith(".")
-
-
-def find_media(folder: str | Path) -> list[Path]:
-    """Every supported media file under `folder`, recursively, sorted, skipping hidden
-    files and folders."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise MediaUnreadableError(root, f"“{root}” is not a folder that can be opened.")
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            p = Path(dirpath) / name
-            if is_supported_media(p) and p.is_file():
-                found.append(p)
-    return sorted(found)
 
 
 def _check_path(path: Path) -> os.stat_result:
