@@ -13,10 +13,12 @@ options works for every format. Every write is atomic and refuses to overwrite u
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import json
 import os
 import re
+import stat
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -86,6 +88,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, overwrite: bool = False
         raise OutputExistsError(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode(path))  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -106,6 +109,20 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, overwrite: bool = False
             os.unlink(tmp)
     _fsync_dir(path.parent)
     return path
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it and put it back
+    os.umask(mask)
+    return mask
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)  # overwriting keeps the file's permissions
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 def _fsync_dir(folder: Path) -> None:
