@@ -123,7 +123,7 @@ def test_transcript_without_word_timings_is_shaped_from_text():
 
 
 def test_layout_balances_lines_and_never_splits_words():
-    words = "one two three four five six seven eight nine ten eleven".split()
+    words = [f"w{i:02d}x" for i in range(11)]
     lines = layout_lines(words, 42)
     assert len(lines) == 2 and abs(len(lines[0]) - len(lines[1])) <= 6
     assert " ".join(lines).split() == words
