@@ -165,7 +165,7 @@ class Transcriber:
     def _guarded(self, segments: list[Segment]) -> list[Segment]:
         t = self.thresholds
         segments = [cut_phrase_loop(s, t.max_phrase_repeats) for s in segments]
-        segments = cut_segment_loops(segments, t.max_repeats)
+        segments = cut_segment_loops(segments, t)
         segments = _without_overlaps(segments)
         return [_with_flags(s, t) for s in segments]
 
@@ -308,7 +308,9 @@ def _without_overlaps(segments: list[Segment]) -> list[Segment]:
     for seg in sorted(segments, key=lambda s: s.start_ms):
         start = max(seg.start_ms, floor)
         end = max(seg.end_ms, start)
-        out.append(replace(seg, start_ms=start, end_ms=end, words=clamp_words(seg.words, start, end)))
+        out.append(
+            replace(seg, start_ms=start, end_ms=end, words=clamp_words(seg.words, start, end))
+        )
         floor = end
     return out
 

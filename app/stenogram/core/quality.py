@@ -25,7 +25,9 @@ class QualityThresholds:
     low_word_probability: float = 0.45  # mean probability of a segment's words
     no_speech_prob: float = 0.6  # kept text although the window looked silent
     compression_ratio: float = 2.4  # gzip ratio of repetitive text
-    max_repeats: int = 2  # identical consecutive segments kept before a loop is cut
+    max_repeats: int = 2  # identical consecutive sentences kept before a loop is cut
+    max_short_repeats: int = 4  # the same for a few words ("Hello." said thrice is speech)
+    short_words: int = 3  # a segment of at most this many words counts as short
     max_phrase_repeats: int = 3  # repeats of a phrase inside one segment before it is cut
 
 
@@ -63,14 +65,15 @@ def cut_phrase_loop(segment: Segment, max_repeats: int) -> Segment:
     return segment
 
 
-def cut_segment_loops(segments: list[Segment], max_repeats: int) -> list[Segment]:
-    """Drop a segment that repeats the previous one's text more than ``max_repeats`` times."""
+def cut_segment_loops(segments: list[Segment], t: QualityThresholds) -> list[Segment]:
+    """Drop a segment that repeats the previous one's text too many times in a row."""
     out: list[Segment] = []
     run = 0
     for seg in segments:
         same = bool(out) and _norm_all(seg.text.split()) == _norm_all(out[-1].text.split())
         run = run + 1 if same else 1
-        if run > max_repeats:
+        short = len(seg.text.split()) <= t.short_words
+        if run > (t.max_short_repeats if short else t.max_repeats):
             out[-1] = replace(out[-1], flags=out[-1].flags | {FLAG_REPETITION})
             continue
         out.append(seg)

@@ -97,7 +97,10 @@ def decode_windows(
             kept = [s for s in window.segments if s.text.strip() and s.start != s.end]
             segments.extend(kept)
             all_tokens.extend(t for s in kept for t in s.tokens)
-            if not settings.condition_on_previous_text or result.temperature > PROMPT_RESET_TEMPERATURE:
+            if (
+                not settings.condition_on_previous_text
+                or result.temperature > PROMPT_RESET_TEMPERATURE
+            ):
                 prompt_reset_since = len(all_tokens)
         if on_window is not None:
             on_window(min(seek, content_frames))

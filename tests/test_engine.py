@@ -1,0 +1,158 @@
+"""The engine on real speech with the real tiny.en model: words, times, progress, cancel."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from stenogram.core.engine import EngineError, TranscribeOptions, TranscriptionCancelled
+from stenogram.core.evaluation import wer
+from stenogram.core.media import load_audio
+from stenogram.core.media_errors import MediaError
+
+SHORT_CLIPS = [
+    "en_ls_1089-134686-0002.flac",
+    "en_ls_1089-134686-0010.flac",
+    "en_ls_1221-135766-0002.flac",
+    "en_ls_2830-3980-0000.flac",
+    "en_ls_6930-75918-0000.flac",
+]
+
+
+def test_jfk_words_and_times(transcriber, tiny_en, shared_audio, references):
+    options = TranscribeOptions(model=str(tiny_en), word_timestamps=True)
+    transcript = transcriber.transcribe(shared_audio / "jfk.flac", options)
+
+    assert transcript.language == "en"
+    assert wer(references["jfk.flac"]["reference"], transcript.text) <= 0.05
+    words = [w for s in transcript.segments for w in s.words]
+    americans = next(w for w in words if w.text.strip(" ,") == "Americans")
+    assert americans.start_ms <= 1800 <= americans.end_ms + 300
+    assert transcript.text.replace(" ", "") == "".join(w.text for w in words).replace(" ", "")
+    assert all(
+        s.start_ms <= w.start_ms <= w.end_ms <= s.end_ms
+        for s in transcript.segments
+        for w in s.words
+    )
+
+
+@pytest.mark.parametrize("clip", SHORT_CLIPS)
+def test_librispeech_utterances(transcriber, tiny_en, shared_audio, references, clip):
+    transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(tiny_en)))
+    assert wer(references[clip]["reference"], transcript.text) <= 0.15, transcript.text
+
+
+@pytest.mark.parametrize("vad", [False, True])
+def test_long_form_keeps_every_window(transcriber, tiny_en, shared_audio, references, vad):
+    """69 s of four readers: nothing dropped or repeated at the 30 s and 60 s window edges."""
+    progress: list[float] = []
+    transcript = transcriber.transcribe(
+        shared_audio / "en_long_librispeech.flac",
+        TranscribeOptions(model=str(tiny_en), vad=vad),
+        on_progress=progress.append,
+    )
+    assert wer(references["en_long_librispeech.flac"]["reference"], transcript.text) <= 0.08
+    starts = [s.start_ms for s in transcript.segments]
+    assert starts == sorted(starts)
+    assert all(a.end_ms <= b.start_ms for a, b in zip(transcript.segments, transcript.segments[1:]))
+    assert transcript.segments[-1].end_ms <= 69_730 + 500
+    assert progress[0] == 0.0 and progress[-1] == 1.0
+    assert progress == sorted(progress) and len(set(progress)) == len(progress)
+
+
+def test_silence_inserted_keeps_words_on_the_original_timeline(transcriber, tiny_en, shared_audio):
+    """VAD packs speech together; the times must still point into the original recording."""
+    jfk = load_audio(shared_audio / "jfk.flac")
+    gap = np.zeros(20 * 16000, dtype=np.float32)
+    options = TranscribeOptions(model=str(tiny_en), word_timestamps=True, vad=True)
+    plain = transcriber.transcribe(jfk, options)
+    shifted = transcriber.transcribe(np.concatenate([gap, jfk]), options)
+
+    def times(t):
+        return [(w.text, w.start_ms) for s in t.segments for w in s.words]
+
+    assert [w for w, _ in times(plain)] == [w for w, _ in times(shifted)]
+    for (_, a), (_, b) in zip(times(plain), times(shifted)):
+        assert abs((b - 20_000) - a) <= 100
+
+
+@pytest.mark.parametrize("clip", ["noise_dishes.flac", "noise_exercise_bike.flac"])
+def test_noise_gives_no_text(transcriber, tiny_en, shared_audio, clip):
+    transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(tiny_en)))
+    assert transcript.text == ""
+
+
+def test_silence_gives_no_text_and_full_progress(transcriber, tiny_en):
+    progress: list[float] = []
+    silence = np.zeros(16000 * 5, dtype=np.float32)
+    transcript = transcriber.transcribe(
+        silence, TranscribeOptions(model=str(tiny_en)), on_progress=progress.append
+    )
+    assert transcript.segments == [] and progress[-1] == 1.0
+
+
+def test_cancel_stops_a_running_job(transcriber, tiny_en, shared_audio):
+    cancel = threading.Event()
+    progress: list[float] = []
+
+    def on_progress(fraction: float) -> None:
+        progress.append(fraction)
+        if fraction > 0:
+            cancel.set()
+
+    with pytest.raises(TranscriptionCancelled):
+        transcriber.transcribe(
+            shared_audio / "en_long_librispeech.flac",
+            TranscribeOptions(model=str(tiny_en), vad=False),
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+    assert progress[-1] < 1.0
+
+
+def test_cancel_inside_a_window_interrupts_the_token_loop(transcriber, tiny_en, shared_audio):
+    """Cancel set from another thread while the first window decodes."""
+    cancel = threading.Event()
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    try:
+        with pytest.raises(TranscriptionCancelled):
+            transcriber.transcribe(
+                shared_audio / "en_long_librispeech.flac",
+                TranscribeOptions(model=str(tiny_en), vad=False),
+                cancel=cancel,
+            )
+    finally:
+        timer.cancel()
+    # The engine is still usable afterwards.
+    assert (
+        "country"
+        in transcriber.transcribe(
+            shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en))
+        ).text
+    )
+
+
+def test_english_only_model_refuses_other_languages(transcriber, tiny_en, shared_audio):
+    with pytest.raises(EngineError, match="English only"):
+        transcriber.transcribe(
+            shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en), language="de")
+        )
+    with pytest.raises(EngineError, match="cannot translate"):
+        transcriber.transcribe(
+            shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en), task="translate")
+        )
+
+
+def test_unknown_model_and_bad_media_give_clear_errors(transcriber, tiny_en, tmp_path):
+    with pytest.raises(EngineError, match="no-such-model"):
+        transcriber.transcribe(
+            np.zeros(16000, np.float32), TranscribeOptions(model="no-such-model")
+        )
+    not_media = tmp_path / "notes.mp3"
+    not_media.write_text("this is not audio")
+    with pytest.raises(MediaError) as info:
+        transcriber.transcribe(not_media, TranscribeOptions(model=str(tiny_en)))
+    assert "notes.mp3" in info.value.user_message
