@@ -46,7 +46,8 @@ METADATA_FILE = "stenogram-model.json"
 TEMP_PREFIX = ".tmp-"  # .tmp-<name>-<pid>-<random>: an install in progress (or a crash)
 PARTIAL_PREFIX = ".partial-"  # .partial-<name>: a download to resume
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MULTILINGUAL_VOCAB = 51865  # Whisper's multilingual vocabularies have at least this many tokens
+MULTILINGUAL_VOCAB = 51865
+MAX_HEADER_BYTES = 100 << 20  # a safetensors header is a few kB; more means a damaged file  # Whisper's multilingual vocabularies have at least this many tokens
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,10 @@ def _weights_dtype(folder: Path, config: dict) -> str:
     try:
         if path.suffix == ".safetensors":
             with open(path, "rb") as f:
-                header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+                length = int.from_bytes(f.read(8), "little")
+                if not 0 < length <= MAX_HEADER_BYTES:
+                    raise ValueError("the safetensors header is damaged")
+                header = json.loads(f.read(length))
             return {"F16": "float16", "F32": "float32", "BF16": "bfloat16"}.get(
                 header[key]["dtype"], header[key]["dtype"].lower()
             )
@@ -314,7 +318,7 @@ def _weights_dtype(folder: Path, config: dict) -> str:
         with np.load(path, mmap_mode="r") as npz:
             return str(npz[key].dtype)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"Cannot read the weights of {folder}: {exc}.") from exc
+        raise ModelError(f"The weights of {folder} are damaged or unreadable ({exc}).") from exc
 
 
 def _fsync(path: Path) -> None:
