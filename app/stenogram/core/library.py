@@ -1,0 +1,499 @@
+"""The library: every job and transcript in one SQLite database, searchable, saved as you edit.
+
+* stdlib sqlite3 in WAL mode, ``synchronous=NORMAL``: a committed save survives a SIGKILL of
+  the process (the WAL is in the OS's hands), so saving on every edit loses nothing but the
+  edit in flight. Saves are incremental: only segments that changed are written (segments
+  are immutable, so "changed" is an identity test against what was saved last).
+* Schema version in ``PRAGMA user_version``, upgraded by ``MIGRATIONS`` in order.
+* A database that fails its check at open is moved aside (``library.sqlite3.corrupt-<time>``)
+  and a fresh one started; ``Library.notice`` holds the sentence to show the user.
+* One connection per thread (a worker and the GUI thread can use one Library at once); writes
+  take ``BEGIN IMMEDIATE`` and wait on each other through SQLite's busy timeout.
+* Full-text search with FTS5 over segment text, returning transcript, segment and time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from stenogram.core.transcript import Segment, Transcript, Word, utc_now
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
+BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another one before giving up
+
+_SCHEMA_V1 = """
+CREATE TABLE transcripts (
+    id INTEGER PRIMARY KEY,
+    title TEXT,
+    media_path TEXT,
+    media_hash TEXT,
+    language TEXT,
+    model TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    duration_ms INTEGER,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    transcript_id INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    speaker TEXT,
+    avg_logprob REAL,
+    no_speech_prob REAL,
+    compression_ratio REAL,
+    flags TEXT NOT NULL DEFAULT '[]',
+    words TEXT NOT NULL DEFAULT '[]'   -- [[start_ms, end_ms, text, probability], ...]
+);
+CREATE INDEX segments_order ON segments(transcript_id, idx);
+CREATE VIRTUAL TABLE segments_fts USING fts5(
+    text, content='segments', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER segments_ai AFTER INSERT ON segments BEGIN
+    INSERT INTO segments_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER segments_ad AFTER DELETE ON segments BEGIN
+    INSERT INTO segments_fts(segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER segments_au AFTER UPDATE OF text ON segments BEGIN
+    INSERT INTO segments_fts(segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO segments_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    media_path TEXT NOT NULL,
+    media_hash TEXT,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    error TEXT,
+    model TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    media_duration_ms INTEGER,
+    processing_ms INTEGER,
+    created TEXT NOT NULL,
+    started TEXT,
+    finished TEXT,
+    transcript_id INTEGER REFERENCES transcripts(id) ON DELETE SET NULL
+);
+CREATE INDEX jobs_status ON jobs(status);
+"""
+
+# MIGRATIONS[i] takes the schema from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class LibraryError(RuntimeError):
+    """The library cannot do what was asked; the message is meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: int
+    media_path: str
+    media_hash: str | None
+    status: str
+    error: str | None
+    model: str | None
+    options: dict[str, Any]
+    media_duration_ms: int | None
+    processing_ms: int | None
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+    transcript_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptInfo:
+    id: int
+    title: str | None
+    media_path: str | None
+    language: str | None
+    model: str | None
+    duration_ms: int | None
+    segment_count: int
+    created: datetime
+    modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    transcript_id: int
+    segment_index: int
+    start_ms: int  # of the first matching word when word timings exist, else of the segment
+    segment_start_ms: int
+    segment_end_ms: int
+    snippet: str  # the segment text around the match, matches in [brackets]
+    title: str | None
+
+
+def _now() -> str:
+    return utc_now().isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _segment_row(seg: Segment) -> tuple[Any, ...]:
+    words = json.dumps([[w.start_ms, w.end_ms, w.text, w.probability] for w in seg.words],
+                       ensure_ascii=False, separators=(",", ":"))
+    return (seg.start_ms, seg.end_ms, seg.text, seg.speaker, seg.avg_logprob,
+            seg.no_speech_prob, seg.compression_ratio, json.dumps(sorted(seg.flags)), words)
+
+
+def _segment_from_row(row: Sequence[Any]) -> Segment:
+    start, end, text, speaker, logprob, nospeech, ratio, flags, words = row
+    return Segment(start, end, text, tuple(Word(*w) for w in json.loads(words)), speaker,
+                   logprob, nospeech, ratio, frozenset(json.loads(flags)))
+
+
+_SEGMENT_COLUMNS = ("start_ms, end_ms, text, speaker, avg_logprob, no_speech_prob, "
+                    "compression_ratio, flags, words")
+_INSERT_SEGMENT = (f"INSERT INTO segments (transcript_id, idx, {_SEGMENT_COLUMNS}) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_UPDATE_SEGMENT = ("UPDATE segments SET start_ms=?, end_ms=?, text=?, speaker=?, avg_logprob=?, "
+                   "no_speech_prob=?, compression_ratio=?, flags=?, words=? "
+                   "WHERE transcript_id=? AND idx=?")
+
+
+class Library:
+    """The user's library. Open with ``Library.open()``; close when done (or use ``with``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.notice: str | None = None  # a message for the user, e.g. about a damaged database
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.RLock()
+        self._closed = False
+        # What each transcript looked like when this process last saved or loaded it.
+        self._saved: dict[int, tuple[int, tuple[Segment, ...]]] = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._open_checked()
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Library:
+        if path is None:
+            from stenogram.core.paths import library_path
+
+            path = library_path()
+        return cls(path)
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- connections and schema ---------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise LibraryError("The library has been closed.")
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _open_checked(self) -> None:
+        try:
+            self._check_and_migrate()
+        except sqlite3.DatabaseError as exc:
+            self._close_all()
+            aside = self._move_aside()
+            self.notice = (f"The library database was damaged ({exc}). It was kept as "
+                           f"{aside.name} and a new, empty library was started.")
+            self._check_and_migrate()
+
+    def _check_and_migrate(self) -> None:
+        conn = self._conn
+        result = conn.execute("PRAGMA quick_check").fetchall()
+        if result != [("ok",)]:
+            raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in result[:3]))
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LibraryError(f"{self.path} was made by a newer Stenogram (schema {version}, "
+                               f"this one knows {SCHEMA_VERSION}); update Stenogram to open it.")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(MIGRATIONS[target - 1]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _move_aside(self) -> Path:
+        stamp = utc_now().strftime("%Y%m%dT%H%M%S%f")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        self.path.replace(aside)
+        for suffix in ("-wal", "-shm"):  # the WAL belongs to the damaged file: keep it with it
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side.replace(aside.with_name(aside.name + suffix))
+        return aside
+
+    def _close_all(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self._close_all()
+        self._closed = True
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- transcripts ------------------------------------------------------------------------
+
+    def add_transcript(self, transcript: Transcript, *, title: str | None = None,
+                       media_hash: str | None = None) -> int:
+        with self._lock, self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO transcripts (title, media_path, media_hash, language, model, "
+                "options, duration_ms, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (title, transcript.media_path, media_hash, transcript.language, transcript.model,
+                 json.dumps(transcript.options), transcript.duration_ms,
+                 transcript.created.isoformat(), transcript.modified.isoformat()))
+            tid = int(cur.lastrowid or 0)
+            self._insert_segments(conn, tid, 0, transcript.segments)
+            self._saved[tid] = (0, tuple(transcript.segments))
+        return tid
+
+    def save(self, transcript_id: int, transcript: Transcript) -> None:
+        """Save the transcript's current state in one transaction, writing only the segments
+        that changed since this process last saved or loaded it."""
+        with self._lock, self._write() as conn:
+            row = conn.execute("SELECT revision FROM transcripts WHERE id=?",
+                               (transcript_id,)).fetchone()
+            if row is None:
+                raise LibraryError(f"There is no transcript {transcript_id} in the library.")
+            revision = row[0]
+            new = tuple(transcript.segments)
+            cached = self._saved.get(transcript_id)
+            if cached is not None and cached[0] == revision:
+                self._write_changes(conn, transcript_id, cached[1], new)
+            else:  # saved elsewhere meanwhile, or never seen: rewrite it all
+                conn.execute("DELETE FROM segments WHERE transcript_id=?", (transcript_id,))
+                self._insert_segments(conn, transcript_id, 0, new)
+            conn.execute(
+                "UPDATE transcripts SET media_path=?, language=?, model=?, options=?, "
+                "duration_ms=?, modified=?, revision=? WHERE id=?",
+                (transcript.media_path, transcript.language, transcript.model,
+                 json.dumps(transcript.options), transcript.duration_ms,
+                 transcript.modified.isoformat(), revision + 1, transcript_id))
+            self._saved[transcript_id] = (revision + 1, new)
+
+    def _write_changes(self, conn: sqlite3.Connection, tid: int, old: tuple[Segment, ...],
+                       new: tuple[Segment, ...]) -> None:
+        if len(old) == len(new):  # edits in place: rewrite just the rows that differ
+            rows = [(*_segment_row(n), tid, i) for i, (o, n) in enumerate(zip(old, new,
+                                                                              strict=True))
+                    if o is not n]
+            conn.executemany(_UPDATE_SEGMENT, rows)
+            return
+        prefix = 0
+        limit = min(len(old), len(new))
+        while prefix < limit and old[prefix] is new[prefix]:
+            prefix += 1
+        suffix = 0
+        while (suffix < limit - prefix
+               and old[len(old) - 1 - suffix] is new[len(new) - 1 - suffix]):
+            suffix += 1
+        old_stop, new_stop = len(old) - suffix, len(new) - suffix
+        conn.execute("DELETE FROM segments WHERE transcript_id=? AND idx>=? AND idx<?",
+                     (tid, prefix, old_stop))
+        if new_stop != old_stop:
+            conn.execute("UPDATE segments SET idx = idx + ? WHERE transcript_id=? AND idx>=?",
+                         (new_stop - old_stop, tid, old_stop))
+        self._insert_segments(conn, tid, prefix, new[prefix:new_stop])
+
+    @staticmethod
+    def _insert_segments(conn: sqlite3.Connection, tid: int, first: int,
+                         segments: Sequence[Segment]) -> None:
+        conn.executemany(_INSERT_SEGMENT, ((tid, first + i, *_segment_row(s))
+                                           for i, s in enumerate(segments)))
+
+    def load(self, transcript_id: int) -> Transcript:
+        conn = self._conn
+        conn.execute("BEGIN")  # one consistent snapshot of the header and its segments
+        try:
+            head = conn.execute(
+                "SELECT media_path, language, model, options, duration_ms, created, modified, "
+                "revision FROM transcripts WHERE id=?", (transcript_id,)).fetchone()
+            if head is None:
+                raise LibraryError(f"There is no transcript {transcript_id} in the library.")
+            rows = conn.execute(f"SELECT {_SEGMENT_COLUMNS} FROM segments WHERE transcript_id=? "
+                                "ORDER BY idx", (transcript_id,)).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        media_path, language, model, options, duration, created, modified, revision = head
+        segments = [_segment_from_row(r) for r in rows]
+        t = Transcript(segments=segments, language=language, media_path=media_path, model=model,
+                       options=json.loads(options), duration_ms=duration,
+                       created=datetime.fromisoformat(created),
+                       modified=datetime.fromisoformat(modified))
+        with self._lock:
+            self._saved[transcript_id] = (revision, tuple(segments))
+        return t
+
+    def list_transcripts(self) -> list[TranscriptInfo]:
+        rows = self._conn.execute(
+            "SELECT t.id, t.title, t.media_path, t.language, t.model, t.duration_ms, "
+            "(SELECT count(*) FROM segments s WHERE s.transcript_id = t.id), t.created, "
+            "t.modified FROM transcripts t ORDER BY t.modified DESC, t.id DESC").fetchall()
+        return [TranscriptInfo(*r[:7], datetime.fromisoformat(r[7]),
+                               datetime.fromisoformat(r[8])) for r in rows]
+
+    def delete_transcript(self, transcript_id: int) -> None:
+        with self._lock, self._write() as conn:
+            conn.execute("DELETE FROM transcripts WHERE id=?", (transcript_id,))
+            self._saved.pop(transcript_id, None)
+
+    def set_title(self, transcript_id: int, title: str | None) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE transcripts SET title=? WHERE id=?", (title, transcript_id))
+
+    # --- search ---------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Segments whose text holds every word of ``query`` (the last one as a prefix, for
+        search-as-you-type), best matches first."""
+        terms = re.findall(r"\w+", query)
+        if not terms:
+            return []
+        fts = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+        rows = self._conn.execute(
+            "SELECT s.transcript_id, s.idx, s.start_ms, s.end_ms, s.words, t.title, "
+            "snippet(segments_fts, 0, '[', ']', '…', 12) FROM segments_fts "
+            "JOIN segments s ON s.id = segments_fts.rowid "
+            "JOIN transcripts t ON t.id = s.transcript_id "
+            "WHERE segments_fts MATCH ? ORDER BY rank LIMIT ?", (fts, limit)).fetchall()
+        folded = [_fold(t) for t in terms]
+        return [SearchHit(tid, idx, _hit_time(words, folded, start), start, end, snip, title)
+                for tid, idx, start, end, words, title, snip in rows]
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    def add_job(self, media_path: str | Path, *, model: str | None = None,
+                options: dict[str, Any] | None = None, media_hash: str | None = None,
+                media_duration_ms: int | None = None) -> int:
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (media_path, media_hash, status, model, options, "
+                "media_duration_ms, created) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                (str(media_path), media_hash, model, json.dumps(options or {}),
+                 media_duration_ms, _now()))
+            return int(cur.lastrowid or 0)
+
+    def update_job(self, job_id: int, *, status: JobStatus | None = None,
+                   error: str | None = None, transcript_id: int | None = None,
+                   processing_ms: int | None = None, media_duration_ms: int | None = None,
+                   media_hash: str | None = None) -> None:
+        """Change a job; moving to running stamps ``started``, to an end state ``finished``."""
+        if status is not None and status not in JOB_STATUSES:
+            raise LibraryError(f"Unknown job status {status!r}; use one of "
+                               f"{', '.join(JOB_STATUSES)}.")
+        fields: dict[str, Any] = {"status": status, "error": error, "transcript_id": transcript_id,
+                                  "processing_ms": processing_ms, "media_hash": media_hash,
+                                  "media_duration_ms": media_duration_ms}
+        if status == "running":
+            fields["started"] = _now()
+        elif status in ("done", "failed", "cancelled"):
+            fields["finished"] = _now()
+        sets = {k: v for k, v in fields.items() if v is not None}
+        if not sets:
+            return
+        with self._write() as conn:
+            cur = conn.execute(f"UPDATE jobs SET {', '.join(f'{k}=?' for k in sets)} WHERE id=?",
+                               (*sets.values(), job_id))
+            if cur.rowcount == 0:
+                raise LibraryError(f"There is no job {job_id} in the library.")
+
+    def get_job(self, job_id: int) -> JobRecord:
+        rows = self._jobs("WHERE id=?", (job_id,))
+        if not rows:
+            raise LibraryError(f"There is no job {job_id} in the library.")
+        return rows[0]
+
+    def list_jobs(self, status: JobStatus | None = None) -> list[JobRecord]:
+        if status is None:
+            return self._jobs("", ())
+        return self._jobs("WHERE status=?", (status,))
+
+    def _jobs(self, where: str, params: tuple[Any, ...]) -> list[JobRecord]:
+        rows = self._conn.execute(
+            "SELECT id, media_path, media_hash, status, error, model, options, "
+            "media_duration_ms, processing_ms, created, started, finished, transcript_id "
+            f"FROM jobs {where} ORDER BY id", params).fetchall()
+        return [JobRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8],
+                          datetime.fromisoformat(r[9]), _dt(r[10]), _dt(r[11]), r[12])
+                for r in rows]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (triggers hold inner semicolons)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _hit_time(words_json: str, terms: list[str], fallback: int) -> int:
+    """Start of the first word that matches a query term (the last term as a prefix)."""
+    for start, _end, text, _p in json.loads(words_json):
+        word = "".join(re.findall(r"\w+", _fold(text)))
+        if any(word == t for t in terms[:-1]) or word.startswith(terms[-1]):
+            return int(start)
+    return fallback
