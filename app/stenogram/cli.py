@@ -17,6 +17,9 @@ from stenogram import __version__
 COMMAND_MODULES = (
     "stenogram.commands.transcribe",
     "stenogram.commands.models",
+    "stenogram.commands.library",
+    "stenogram.commands.subtitles",
+    "stenogram.commands.convert",
 )
 
 
