@@ -1,0 +1,28 @@
+"""The multilingual base model on real German, French and Spanish speech."""
+
+from __future__ import annotations
+
+import pytest
+
+from stenogram.core.engine import TranscribeOptions
+from stenogram.core.evaluation import wer
+
+CLIPS = {"de_fleurs.flac": "de", "fr_fleurs.flac": "fr", "es_fleurs.flac": "es"}
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+def test_detects_the_language_and_transcribes(transcriber, base_model, shared_audio, references, clip):
+    transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(base_model)))
+    assert transcript.language == CLIPS[clip]
+    assert wer(references[clip]["reference"], transcript.text) <= 0.45, transcript.text
+
+
+def test_translates_german_into_english(transcriber, base_model, shared_audio):
+    transcript = transcriber.transcribe(
+        shared_audio / "de_fleurs.flac",
+        TranscribeOptions(model=str(base_model), task="translate"),
+    )
+    text = transcript.text.lower()
+    # "Die Höhle befindet sich auf der Spitze eines der Berge nördlich von Mekka …"
+    assert "cave" in text or "mountain" in text, text
+    assert "höhle" not in text and "berge" not in text
