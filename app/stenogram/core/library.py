@@ -9,15 +9,19 @@
   and a fresh one started; ``Library.notice`` holds the sentence to show the user.
 * One connection per thread (a worker and the GUI thread can use one Library at once); writes
   take ``BEGIN IMMEDIATE`` and wait on each other through SQLite's busy timeout.
+* WAL checkpoints run on a background thread (automatic checkpoints are off), so the save
+  after an edit never pays for copying the log back into the database.
 * Full-text search with FTS5 over segment text, returning transcript, segment and time.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import sqlite3
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +35,7 @@ from stenogram.core.transcript import Segment, Transcript, Word, utc_now
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another one before giving up
+CHECKPOINT_INTERVAL_S = 1.0  # copy the WAL back into the database at most this often
 
 _SCHEMA_V1 = """
 CREATE TABLE transcripts (
@@ -182,6 +187,8 @@ class Library:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.RLock()
         self._closed = False
+        self._checkpointer: threading.Thread | None = None
+        self._last_checkpoint = 0.0
         # What each transcript looked like when this process last saved or loaded it.
         self._saved: dict[int, tuple[int, tuple[Segment, ...]]] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +216,7 @@ class Library:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # see _after_write
         with self._lock:
             self._connections.append(conn)
         return conn
@@ -270,8 +278,34 @@ class Library:
         self._local = threading.local()
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         self._close_all()
         self._closed = True
+
+    def _after_write(self) -> None:
+        """Start a background checkpoint when the last one is a while ago: saves stay fast and
+        the WAL stays small."""
+        now = time.monotonic()
+        if now - self._last_checkpoint < CHECKPOINT_INTERVAL_S:
+            return
+        with self._lock:
+            if self._checkpointer is not None and self._checkpointer.is_alive():
+                return
+            self._last_checkpoint = now
+            self._checkpointer = threading.Thread(target=self._checkpoint, daemon=True,
+                                                  name="library-checkpoint")
+            self._checkpointer.start()
+
+    def _checkpoint(self) -> None:
+        try:  # its own short-lived connection: it must not join the per-thread pool
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass  # the next write tries again; a failed checkpoint loses nothing
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -283,6 +317,7 @@ class Library:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._after_write()
 
     # --- transcripts ------------------------------------------------------------------------
 
@@ -368,7 +403,8 @@ class Library:
         finally:
             conn.execute("COMMIT")
         media_path, language, model, options, duration, created, modified, revision = head
-        segments = [_segment_from_row(r) for r in rows]
+        with _gc_paused():  # tens of thousands of new objects: a collection midway only costs
+            segments = [_segment_from_row(r) for r in rows]
         t = Transcript(segments=segments, language=language, media_path=media_path, model=model,
                        options=json.loads(options), duration_ms=duration,
                        created=datetime.fromisoformat(created),
@@ -469,6 +505,17 @@ class Library:
         return [JobRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8],
                           datetime.fromisoformat(r[9]), _dt(r[10]), _dt(r[11]), r[12])
                 for r in rows]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _statements(script: str) -> list[str]:
