@@ -196,3 +196,29 @@ def write_ct2_without(src: Path, dst: Path, dropped: str) -> None:
         f.write(struct.pack("<I", len(ckpt.aliases)))
         for alias, target in ckpt.aliases.items():
             f.write(string(alias) + string(target))
+
+
+def test_quantized_mlx_folder_loads(tiny_mlx: Path, tmp_path: Path) -> None:
+    """mlx-community's q4 layout: quantized Linear/Embedding weights with scales and biases."""
+    ensure_mlx()
+    import mlx.core as mx
+    import mlx.nn as nn
+    from mlx.utils import tree_flatten
+
+    model = load_whisper(tiny_mlx)
+    nn.quantize(model, group_size=64, bits=4)
+    weights = {k: v for k, v in tree_flatten(model.parameters()) if k != "alignment_heads"}
+    config = json.loads((tiny_mlx / "config.json").read_text())
+    folder = _folder(tmp_path / "q4", {**config, "quantization": {"group_size": 64, "bits": 4}}, weights)
+
+    loaded = load_whisper(folder)
+    assert isinstance(loaded.decoder.blocks[0].mlp1, nn.QuantizedLinear)
+    assert loaded.alignment_heads.tolist() == config["alignment_heads"]
+    audio_features = mx.zeros((1, 10, 384))  # the decoder alone: quantized CPU matmuls are slow
+    logits = loaded.logits(mx.array([[50257]]), audio_features)
+    assert logits.shape == (1, 1, 51864) and mx.all(mx.isfinite(logits)).item()
+
+    del weights["decoder.blocks.0.mlp1.scales"]
+    folder = _folder(tmp_path / "q4-broken", {**config, "quantization": {"group_size": 64, "bits": 4}}, weights)
+    with pytest.raises(ModelError):
+        load_whisper(folder)
