@@ -1,0 +1,83 @@
+"""Preferences: default model and language, subtitle rules, appearance. All in Settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stenogram.ui import settings as S
+from stenogram.ui.opening import installed_model_names, rules_from_settings
+from stenogram.ui.qt_export import QtRulesForm
+from stenogram.ui.qt_pickers import language_name
+from stenogram.ui.settings import LANGUAGES, Settings
+
+APPEARANCES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+
+
+def apply_appearance(settings: Settings) -> None:
+    """Light, dark, or whatever the system uses (Qt follows macOS/GNOME changes live then)."""
+    hints = QGuiApplication.styleHints()
+    scheme = settings.get(S.APPEARANCE)
+    if scheme == "dark":
+        hints.setColorScheme(Qt.ColorScheme.Dark)
+    elif scheme == "light":
+        hints.setColorScheme(Qt.ColorScheme.Light)
+    else:
+        hints.unsetColorScheme()
+
+
+class QtPreferences(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self.model = QComboBox()
+        self.model.setAccessibleName("Default model")
+        names = installed_model_names()
+        current = settings.get(S.DEFAULT_MODEL)
+        for name in dict.fromkeys([*names, current]):
+            self.model.addItem(name, name)
+        self.model.setCurrentIndex(max(0, self.model.findData(current)))
+        self.language = QComboBox()
+        self.language.setAccessibleName("Default language")
+        for code in LANGUAGES:
+            self.language.addItem(language_name(code), code)
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.get(S.LANGUAGE))))
+        self.words = QCheckBox("Word timings (for clicking words and re-shaping subtitles)")
+        self.words.setChecked(settings.get(S.WORD_TIMESTAMPS))
+        self.appearance = QComboBox()
+        self.appearance.setAccessibleName("Appearance")
+        for value, label in APPEARANCES:
+            self.appearance.addItem(label, value)
+        self.appearance.setCurrentIndex(max(0, self.appearance.findData(settings.get(S.APPEARANCE))))
+        self.rules = QtRulesForm(rules_from_settings(settings))
+        form = QFormLayout()
+        form.addRow("Default model", self.model)
+        form.addRow("Language", self.language)
+        form.addRow("", self.words)
+        form.addRow("Appearance", self.appearance)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.rules)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        self.settings.set(S.DEFAULT_MODEL, self.model.currentData())
+        self.settings.set(S.LANGUAGE, self.language.currentData())
+        self.settings.set(S.WORD_TIMESTAMPS, self.words.isChecked())
+        self.settings.set(S.APPEARANCE, self.appearance.currentData())
+        self.rules.save(self.settings)
+        apply_appearance(self.settings)
+        super().accept()
