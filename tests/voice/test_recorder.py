@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import correlate, resample_poly
+from scipy.signal import resample_poly
+from voice_helpers import align, write_wav
 
-from conftest import write_wav
 from stenogram.core.audio_devices import (
     DeviceLost,
     DeviceNotFound,
@@ -29,15 +29,6 @@ from stenogram.core.recording_file import SAMPLE_RATE, find_unfinished_recording
 
 pytestmark = pytest.mark.audio
 CLIP = "en_ls_6930-75918-0000.flac"  # 3.5 s, "Concord returned to its place amidst the tents"
-
-
-def align(recorded: np.ndarray, clip: np.ndarray) -> tuple[int, float]:
-    """Where ``clip`` starts in ``recorded`` and the normalised correlation there."""
-    c = correlate(recorded, clip, mode="full", method="fft")
-    lag = int(np.argmax(c)) - (len(clip) - 1)
-    a = recorded[max(lag, 0) : lag + len(clip)]
-    b = clip[max(-lag, 0) : max(-lag, 0) + len(a)]
-    return lag, float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
 def wait_until_live(recorder: Recorder) -> None:
