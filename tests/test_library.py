@@ -79,7 +79,7 @@ def test_incremental_autosave_matches_the_document_after_any_edits(tmp_path: Pat
     with Library(path) as lib:
         tid = lib.add_transcript(t)
         history = EditHistory(t)
-        history.changed.connect(lambda _e: lib.save(tid, t))
+        lib.attach_autosave(history, tid)
         for edit in edits:
             with contextlib.suppress(ValueError):
                 history.push(edit)
@@ -90,6 +90,19 @@ def test_incremental_autosave_matches_the_document_after_any_edits(tmp_path: Pat
             "SELECT idx FROM segments WHERE transcript_id=? GROUP BY idx HAVING count(*) > 1",
             (tid,)).fetchall()
         lib._conn.execute("INSERT INTO segments_fts(segments_fts) VALUES('integrity-check')")
+
+
+def test_autosave_can_be_detached(tmp_path: Path):
+    t = real()
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        tid = lib.add_transcript(t)
+        history = EditHistory(t)
+        stop = lib.attach_autosave(history, tid)
+        history.push(ChangeText(0, " saved"))
+        stop()
+        history.push(ChangeText(1, " not saved"))
+        stored = lib.load(tid)
+        assert stored.segments[0].text == " saved" and stored.segments[1].text != " not saved"
 
 
 def test_save_from_two_libraries_never_mixes_states(tmp_path: Path):
@@ -256,3 +269,19 @@ def test_sigkill_mid_editing_loses_at_most_the_edit_in_flight(tmp_path: Path):
     # every edit the child confirmed is there; at most the one being made when killed is not
     assert saved >= confirmed
     assert saved <= confirmed + 50  # and nothing invented beyond what it could have made
+
+
+def test_migrations_upgrade_an_older_library_in_place(tmp_path: Path, monkeypatch):
+    import stenogram.core.library as library_module
+
+    path = tmp_path / "library.sqlite3"
+    t = real()
+    with Library(path) as lib:
+        tid = lib.add_transcript(t)
+    v2 = "ALTER TABLE transcripts ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;"
+    monkeypatch.setattr(library_module, "MIGRATIONS", (*library_module.MIGRATIONS, v2))
+    monkeypatch.setattr(library_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with Library(path) as lib:
+        assert lib._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert lib._conn.execute("SELECT starred FROM transcripts").fetchall() == [(0,)]
+        assert lib.load(tid) == t

@@ -14,24 +14,22 @@ neighbours, so word-level export stays valid after any edit.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
 from typing import Literal
 
 from psygnal import Signal
 
-from stenogram.core.transcript import (
-    Segment,
-    Transcript,
-    Word,
-    check_segments,
-    split_tokens,
-    utc_now,
+# The search helpers live in text_search; edits re-exports them for the app's find bar.
+from stenogram.core.text_search import (  # noqa: F401
+    Match,
+    SearchError,
+    SearchOptions,
+    compile_pattern,
+    find_matches,
 )
-
-# A human typed these words, so their text is certain; their times are interpolated.
-TYPED_WORD_PROBABILITY = 1.0
+from stenogram.core.transcript import Segment, Transcript, Word, check_segments, utc_now
+from stenogram.core.word_timing import retime_words, word_spans
 
 
 class EditError(ValueError):
@@ -140,72 +138,6 @@ def _segment_at(segments: list[Segment], index: int) -> Segment:
     return segments[index]
 
 
-# --- word timing through text edits -------------------------------------------------------
-
-
-def _norm(token: str) -> str:
-    stripped = token.strip().lower()
-    letters = "".join(ch for ch in stripped if ch.isalnum())
-    return letters or stripped
-
-
-def spread_words(
-    tokens: Sequence[str], start_ms: int, end_ms: int, probability: float
-) -> list[Word]:
-    """Words for tokens laid over [start_ms, end_ms] in proportion to their length."""
-    weights = [len(t.strip()) + 1 for t in tokens]
-    total = sum(weights) or 1
-    span = max(0, end_ms - start_ms)
-    out: list[Word] = []
-    acc = 0
-    for tok, wgt in zip(tokens, weights, strict=True):
-        w_start = start_ms + span * acc // total
-        acc += wgt
-        out.append(Word(w_start, start_ms + span * acc // total, tok, probability))
-    return out
-
-
-def retime_words(seg: Segment, new_text: str) -> tuple[Word, ...]:
-    """Words for ``new_text``: unchanged words keep their timing, the others are interpolated
-    between their neighbours. A segment without word timings stays without."""
-    if not seg.words:
-        return ()
-    tokens = split_tokens(new_text)
-    old = seg.words
-    matcher = SequenceMatcher(None, [_norm(w.text) for w in old], [_norm(t) for t in tokens],
-                              autojunk=False)
-    out: list[Word] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            for k in range(i2 - i1):
-                w = old[i1 + k]
-                out.append(Word(w.start_ms, w.end_ms, tokens[j1 + k], w.probability))
-        elif tag in ("replace", "insert"):
-            lo = out[-1].end_ms if out else seg.start_ms
-            if tag == "replace":
-                lo = max(lo, old[i1].start_ms)
-                hi = old[i2 - 1].end_ms
-            else:  # the gap up to the next kept word
-                hi = old[i1].start_ms if i1 < len(old) else seg.end_ms
-            out.extend(spread_words(tokens[j1:j2], lo, max(lo, hi), TYPED_WORD_PROBABILITY))
-    return tuple(out)
-
-
-def _word_spans(seg: Segment) -> list[tuple[int, int]] | None:
-    """(start, end) character offsets of each word's non-space text in seg.text, or None when
-    the words cannot be found in the text in order."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for w in seg.words:
-        core = w.text.strip()
-        at = seg.text.find(core, pos) if core else pos
-        if at < 0:
-            return None
-        spans.append((at, at + len(core)))
-        pos = at + len(core)
-    return spans
-
-
 # --- the edits ----------------------------------------------------------------------------
 
 
@@ -287,7 +219,7 @@ class SplitSegment(Edit):
     def _at_word(seg: Segment, k: int) -> tuple[Segment, Segment]:
         if not 0 < k < len(seg.words):
             raise EditError("Choose a word inside the segment to split before.")
-        spans = _word_spans(seg)
+        spans = word_spans(seg)
         cut = spans[k - 1][1] if spans else len("".join(w.text for w in seg.words[:k]))
         words_a, words_b = seg.words[:k], seg.words[k:]
         a = replace(seg, end_ms=words_a[-1].end_ms, text=seg.text[:cut], words=words_a)
@@ -299,7 +231,7 @@ class SplitSegment(Edit):
         if not 0 < pos < len(seg.text):
             raise EditError("Place the cursor inside the segment's text to split it.")
         text_a, text_b = seg.text[:pos], seg.text[pos:]
-        spans = _word_spans(seg) if seg.words else None
+        spans = word_spans(seg) if seg.words else None
         if spans is None:  # no usable word timings: time in proportion to the characters
             t = seg.start_ms + (seg.end_ms - seg.start_ms) * pos // len(seg.text)
             return (replace(seg, end_ms=t, text=text_a, words=()),
@@ -456,50 +388,20 @@ class RenameSpeaker(Edit):
 # --- find and replace ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SearchOptions:
-    regex: bool = False
-    case_sensitive: bool = False
-    whole_words: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    segment_index: int
-    start: int  # character offsets in the segment's text
-    end: int
-
-
-def compile_pattern(find: str, options: SearchOptions = SearchOptions()) -> re.Pattern[str]:
-    if not find:
-        raise EditError("Type something to find.")
-    body = find if options.regex else re.escape(find)
-    if options.whole_words:  # lookarounds, because \b fails next to punctuation
-        body = rf"(?<!\w)(?:{body})(?!\w)"
-    try:
-        return re.compile(body, 0 if options.case_sensitive else re.IGNORECASE)
-    except re.error as exc:
-        raise EditError(f"The search pattern is not a valid regular expression: {exc}.") from exc
-
-
-def find_matches(transcript: Transcript, find: str,
-                 options: SearchOptions = SearchOptions()) -> Iterator[Match]:
-    pattern = compile_pattern(find, options)
-    for i, seg in enumerate(transcript.segments):
-        for m in pattern.finditer(seg.text):
-            yield Match(i, m.start(), m.end())
-
-
 class ReplaceAll(Edit):
     """Replace every match in every segment: one undoable command."""
 
     label = "Replace all"
 
     def __init__(self, find: str, replacement: str,
-                 options: SearchOptions = SearchOptions()) -> None:
+                 options: SearchOptions | None = None) -> None:
         super().__init__()
+        options = options or SearchOptions()
         self.find, self.replacement, self.options = find, replacement, options
-        self._pattern = compile_pattern(find, options)
+        try:
+            self._pattern = compile_pattern(find, options)
+        except SearchError as exc:
+            raise EditError(str(exc)) from exc
 
     def _substitute(self, text: str) -> str:
         if self.options.regex:

@@ -23,83 +23,24 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from stenogram.core.edits import EditHistory
+from stenogram.core.library_schema import MIGRATIONS, SCHEMA_VERSION, statements
 from stenogram.core.transcript import Segment, Transcript, Word, utc_now
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another one before giving up
+SEARCH_WINDOW = 2_000  # matches ranked per search (the most recent ones)
+MIN_PREFIX_CHARS = 3  # a shorter last word matches whole words only, or "s" would match all
 CHECKPOINT_INTERVAL_S = 1.0  # copy the WAL back into the database at most this often
 
-_SCHEMA_V1 = """
-CREATE TABLE transcripts (
-    id INTEGER PRIMARY KEY,
-    title TEXT,
-    media_path TEXT,
-    media_hash TEXT,
-    language TEXT,
-    model TEXT,
-    options TEXT NOT NULL DEFAULT '{}',
-    duration_ms INTEGER,
-    created TEXT NOT NULL,
-    modified TEXT NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE segments (
-    id INTEGER PRIMARY KEY,
-    transcript_id INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    start_ms INTEGER NOT NULL,
-    end_ms INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    speaker TEXT,
-    avg_logprob REAL,
-    no_speech_prob REAL,
-    compression_ratio REAL,
-    flags TEXT NOT NULL DEFAULT '[]',
-    words TEXT NOT NULL DEFAULT '[]'   -- [[start_ms, end_ms, text, probability], ...]
-);
-CREATE INDEX segments_order ON segments(transcript_id, idx);
-CREATE VIRTUAL TABLE segments_fts USING fts5(
-    text, content='segments', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER segments_ai AFTER INSERT ON segments BEGIN
-    INSERT INTO segments_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER segments_ad AFTER DELETE ON segments BEGIN
-    INSERT INTO segments_fts(segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-CREATE TRIGGER segments_au AFTER UPDATE OF text ON segments BEGIN
-    INSERT INTO segments_fts(segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
-    INSERT INTO segments_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TABLE jobs (
-    id INTEGER PRIMARY KEY,
-    media_path TEXT NOT NULL,
-    media_hash TEXT,
-    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
-    error TEXT,
-    model TEXT,
-    options TEXT NOT NULL DEFAULT '{}',
-    media_duration_ms INTEGER,
-    processing_ms INTEGER,
-    created TEXT NOT NULL,
-    started TEXT,
-    finished TEXT,
-    transcript_id INTEGER REFERENCES transcripts(id) ON DELETE SET NULL
-);
-CREATE INDEX jobs_status ON jobs(status);
-"""
-
-# MIGRATIONS[i] takes the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class LibraryError(RuntimeError):
@@ -252,7 +193,7 @@ class Library:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _statements(MIGRATIONS[target - 1]):
+                for statement in statements(MIGRATIONS[target - 1]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target}")
                 conn.execute("COMMIT")
@@ -359,6 +300,16 @@ class Library:
                  transcript.modified.isoformat(), revision + 1, transcript_id))
             self._saved[transcript_id] = (revision + 1, new)
 
+    def attach_autosave(self, history: EditHistory, transcript_id: int) -> Callable[[], None]:
+        """Save the history's transcript after every push, undo and redo; returns a function
+        that stops it. (Each save is one small transaction: see ``save``.)"""
+
+        def on_change(_event: object) -> None:
+            self.save(transcript_id, history.transcript)
+
+        history.changed.connect(on_change)
+        return lambda: history.changed.disconnect(on_change)
+
     def _write_changes(self, conn: sqlite3.Connection, tid: int, old: tuple[Segment, ...],
                        new: tuple[Segment, ...]) -> None:
         if len(old) == len(new):  # edits in place: rewrite just the rows that differ
@@ -433,21 +384,37 @@ class Library:
     # --- search ---------------------------------------------------------------------------
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
-        """Segments whose text holds every word of ``query`` (the last one as a prefix, for
-        search-as-you-type), best matches first."""
-        terms = re.findall(r"\w+", query)
-        if not terms:
+        """Segments holding every word of ``query``, best first. The last word also matches as
+        a prefix (search as you type). Ranking looks at the ``SEARCH_WINDOW`` most recent
+        matches, so a word found everywhere still answers in milliseconds."""
+        fts = _fts_query(query)
+        if fts is None:
             return []
-        fts = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
-        rows = self._conn.execute(
-            "SELECT s.transcript_id, s.idx, s.start_ms, s.end_ms, s.words, t.title, "
+        conn = self._conn
+        ranked = conn.execute(
+            "SELECT rowid FROM (SELECT rowid, rank FROM segments_fts WHERE segments_fts MATCH ? "
+            "ORDER BY rowid DESC LIMIT ?) ORDER BY rank LIMIT ?",
+            (fts, SEARCH_WINDOW, limit)).fetchall()
+        if not ranked:
+            return []
+        ids = [r[0] for r in ranked]
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            "SELECT s.id, s.transcript_id, s.idx, s.start_ms, s.end_ms, s.words, t.title, "
             "snippet(segments_fts, 0, '[', ']', '…', 12) FROM segments_fts "
             "JOIN segments s ON s.id = segments_fts.rowid "
             "JOIN transcripts t ON t.id = s.transcript_id "
-            "WHERE segments_fts MATCH ? ORDER BY rank LIMIT ?", (fts, limit)).fetchall()
-        folded = [_fold(t) for t in terms]
-        return [SearchHit(tid, idx, _hit_time(words, folded, start), start, end, snip, title)
-                for tid, idx, start, end, words, title, snip in rows]
+            f"WHERE segments_fts MATCH ? AND segments_fts.rowid IN ({marks})",
+            (fts, *ids)).fetchall()
+        by_id = {r[0]: r[1:] for r in rows}
+        terms = [_fold(t) for t in re.findall(r"\w+", query)]
+        hits = []
+        for rowid in ids:
+            if rowid in by_id:
+                tid, idx, start, end, words, title, snip = by_id[rowid]
+                hits.append(SearchHit(tid, idx, _hit_time(words, terms, start), start, end, snip,
+                                      title))
+        return hits
 
     # --- jobs -----------------------------------------------------------------------------
 
@@ -518,18 +485,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _statements(script: str) -> list[str]:
-    """Split a migration script into statements (triggers hold inner semicolons)."""
-    out: list[str] = []
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        out.append(buf.strip())
-    return out
+def _fts_query(query: str) -> str | None:
+    """The user's words as an FTS5 query that cannot be a syntax error: each word quoted; the
+    last one a prefix when it is long enough to be worth it."""
+    terms = re.findall(r"\w+", query)
+    if not terms:
+        return None
+    quoted = [f'"{t}"' for t in terms]
+    if len(terms[-1]) >= MIN_PREFIX_CHARS and not query[-1:].isspace():
+        quoted[-1] += "*"
+    return " ".join(quoted)
 
 
 def _fold(text: str) -> str:
@@ -538,9 +503,10 @@ def _fold(text: str) -> str:
 
 
 def _hit_time(words_json: str, terms: list[str], fallback: int) -> int:
-    """Start of the first word that matches a query term (the last term as a prefix)."""
+    """Start of the first word that matches a query term (the last term also as a prefix)."""
+    prefix = terms[-1] if len(terms[-1]) >= MIN_PREFIX_CHARS else None
     for start, _end, text, _p in json.loads(words_json):
-        word = "".join(re.findall(r"\w+", _fold(text)))
-        if any(word == t for t in terms[:-1]) or word.startswith(terms[-1]):
-            return int(start)
+        for part in re.findall(r"\w+", _fold(text)):
+            if part in terms or (prefix and part.startswith(prefix)):
+                return int(start)
     return fallback
