@@ -71,8 +71,8 @@ class QtSegmentTable(QTableView):
         """The line editor open on a text cell, if any (for "split at cursor")."""
         if self.state() != QAbstractItemView.State.EditingState:
             return None
-        editor = self.indexWidget(self.currentIndex()) or self.focusWidget()
-        return editor if isinstance(editor, QLineEdit) else None
+        editors = [e for e in self.viewport().findChildren(QLineEdit) if e.isVisible()]
+        return editors[0] if editors else None
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         super().mousePressEvent(event)

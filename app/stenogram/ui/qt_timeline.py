@@ -67,6 +67,7 @@ class QtTimeline(QAbstractScrollArea):
         self.warned: set[int] = set()  # segments with warnings, drawn in the warning colour
         self._ends: list[int] = []  # segment end times, for bisection
         self._drag: tuple[int, str, object] | None = None  # (index, "start"/"end", gesture)
+        self._drag_words: list[int] = []  # word boundaries when the drag began: snap targets
         self._fitted = False
         self.horizontalScrollBar().valueChanged.connect(self.viewport().update)
         undo.history.changed.connect(self._on_history)
@@ -235,6 +236,7 @@ class QtTimeline(QAbstractScrollArea):
         edge = self.edge_at(x) if event.position().y() > RULER_PX else None
         if edge is not None:
             self._drag = (edge[0], edge[1], object())
+            self._drag_words = word_boundaries(self.segments, edge[0])
             self.segment_clicked.emit(edge[0])
             return
         index = self.segment_at(x)
@@ -258,10 +260,8 @@ class QtTimeline(QAbstractScrollArea):
     def snapped_ms(self, index: int, ms: int, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> int:
         if modifiers & Qt.KeyboardModifier.AltModifier:  # ⌥/Alt: place freely
             return ms
-        targets = word_boundaries(self.segments, index) + silence_edges(self.peaks, ms)
-        own = self.segments[index]
-        targets = [t for t in targets if t not in (own.start_ms, own.end_ms)]
-        return snap(ms, targets, SNAP_PX * self.ms_per_px)
+        words = self._drag_words if self._drag is not None else word_boundaries(self.segments, index)
+        return snap(ms, words + silence_edges(self.peaks, ms), SNAP_PX * self.ms_per_px)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._drag = None
