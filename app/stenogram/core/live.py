@@ -1,0 +1,261 @@
+"""Live transcription while you speak: LocalAgreement-2 over a growing buffer.
+
+The policy (after whisper_streaming, Macháček et al. 2023):
+- keep the audio not yet safely committed in a buffer; about once a second re-decode all of
+  it (greedy, word timestamps), with the committed text before the buffer as the prompt;
+- commit the longest prefix on which this hypothesis and the previous one agree: two decodes
+  with more context each agreeing is strong evidence the words will not change;
+- once the buffer is long, cut it at the end of a segment that is wholly committed, so each
+  decode stays short (at most ``max_buffer_s``) and nothing uncommitted is ever cut;
+- ``finish()`` decodes what is left one last time and commits all of it: the last words are
+  never dropped.
+
+One worker thread does all the decoding (one core busy); ``feed()`` only appends, so it is
+safe to call from the recorder's thread or from ``audio_feed`` (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from psygnal import Signal
+
+from stenogram.core.engine import TranscribeOptions, Transcriber
+from stenogram.core.transcript import Segment, Transcript, Word
+
+SAMPLE_RATE = 16_000
+# Words of the new hypothesis that start this long before the last committed word ended are
+# the same words heard again; later ones are new.
+OVERLAP_SLACK_MS = 100
+MAX_NGRAM_REPEAT = 5  # committed tail words a new hypothesis may repeat at its start
+SENTENCE_END = re.compile(r"[.?!…]$")
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    # Decoding: greedy, no fallback; the user's model and language.
+    transcribe: TranscribeOptions = field(
+        default_factory=lambda: TranscribeOptions(language="en", temperatures=(0.0,))
+    )
+    # Pacing: decode again once this much new audio has arrived.
+    step_s: float = 1.0
+    # The buffer is cut at a committed segment end once it is longer than this.
+    max_buffer_s: float = 12.0
+    # Committed text carried into each decode as the prompt.
+    prompt_chars: int = 200
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^\w']", "", text.lower())
+
+
+def _agreeing_prefix(a: list[Word], b: list[Word]) -> int:
+    n = 0
+    while n < len(a) and n < len(b) and _norm(a[n].text) == _norm(b[n].text):
+        n += 1
+    return n
+
+
+class LiveTranscriber:
+    """Feed 16 kHz audio; committed words and the tentative tail arrive through signals."""
+
+    committed = Signal(tuple)  # tuple[Word, ...] newly committed, absolute times
+    tentative = Signal(tuple)  # tuple[Word, ...] the current uncommitted tail (may change)
+    failed = Signal(Exception)  # decoding failed; live output stops, audio is still recorded
+
+    def __init__(self, transcriber: Transcriber, options: LiveOptions | None = None) -> None:
+        self.options = options or LiveOptions()
+        self._transcriber = transcriber
+        self._lock = threading.Lock()
+        self._new_audio = threading.Condition(self._lock)
+        self._chunks: list[np.ndarray] = []
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._offset = 0  # sample index (in the whole stream) of the buffer's start
+        self._received = 0  # samples fed so far
+        self._decoded_upto = 0  # samples fed when the last decode began
+        self._words: list[Word] = []
+        self._previous: list[Word] = []  # last hypothesis, committed words removed
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+        self.decodes = 0  # how many times the buffer was decoded
+        self.decode_seconds = 0.0  # time spent decoding
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def feed(self, chunk: np.ndarray) -> None:
+        with self._new_audio:
+            self._chunks.append(np.asarray(chunk, dtype=np.float32))
+            self._received += len(chunk)
+            self._new_audio.notify()
+
+    # -- output --------------------------------------------------------------------------------
+
+    @property
+    def words(self) -> list[Word]:
+        """Everything committed so far."""
+        return list(self._words)
+
+    @property
+    def text(self) -> str:
+        return "".join(w.text for w in self._words).strip()
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Decodes on a worker thread as audio arrives, until ``finish()``."""
+        self._worker = threading.Thread(target=self._run, name="live-transcriber", daemon=True)
+        self._worker.start()
+
+    def finish(self) -> Transcript:
+        """Stops, decodes what is left, commits everything, and returns the whole transcript."""
+        with self._new_audio:
+            self._stopping = True
+            self._new_audio.notify()
+        if self._worker is not None:
+            self._worker.join()
+        self.process(final=True)
+        return self.transcript()
+
+    def _run(self) -> None:
+        step = int(self.options.step_s * SAMPLE_RATE)
+        while True:
+            with self._new_audio:
+                while not self._stopping and self._received - self._decoded_upto < step:
+                    self._new_audio.wait(timeout=0.5)
+                if self._stopping:
+                    return
+            try:
+                self.process()
+            except Exception as exc:  # shown by the UI; the recording itself goes on
+                self.failed.emit(exc)
+                return
+
+    def process(self, *, final: bool = False) -> tuple[Word, ...]:
+        """One decode of the buffer; returns the newly committed words.
+
+        With ``final`` every word of the hypothesis is committed (the end of the stream).
+        """
+        with self._lock:
+            if self._chunks:
+                self._buffer = np.concatenate([self._buffer, *self._chunks])
+                self._chunks = []
+            self._decoded_upto = self._received
+            buffer, offset = self._buffer, self._offset
+        if len(buffer) < SAMPLE_RATE // 10:
+            return self._commit(list(self._previous) if final else [])
+        started = time.perf_counter()
+        hypothesis, segment_ends = self._decode(buffer, offset)
+        self.decodes += 1
+        self.decode_seconds += time.perf_counter() - started
+        new = self._after_committed(hypothesis)
+        # At the end of the stream nothing more will confirm the tail: commit it all.
+        agreed = new if final else new[: _agreeing_prefix(new, self._previous)]
+        self._previous = new[len(agreed) :]
+        done = self._commit(agreed)
+        self._trim(segment_ends)
+        return done
+
+    def _decode(self, buffer: np.ndarray, offset: int) -> tuple[list[Word], list[int]]:
+        offset_ms = offset * 1000 // SAMPLE_RATE
+        options = replace(
+            self.options.transcribe,
+            word_timestamps=True,
+            vad=False,  # the buffer's silence is real context; VAD would shift the times
+            initial_prompt=self._prompt(offset_ms) or None,
+        )
+        transcript = self._transcriber.transcribe(buffer, options)
+        words = [
+            replace(w, start_ms=w.start_ms + offset_ms, end_ms=w.end_ms + offset_ms)
+            for s in transcript.segments
+            for w in s.words
+        ]
+        return words, [s.end_ms + offset_ms for s in transcript.segments]
+
+    def _prompt(self, buffer_start_ms: int) -> str:
+        # Only committed words already cut from the buffer: the rest are in the audio.
+        before = "".join(w.text for w in self._words if w.end_ms <= buffer_start_ms)
+        return before[-self.options.prompt_chars :].strip()
+
+    def _after_committed(self, words: list[Word]) -> list[Word]:
+        """The hypothesis minus what is already committed (by time, then by repeated words)."""
+        if not self._words:
+            return words
+        last_end = self._words[-1].end_ms
+        new = [w for w in words if w.start_ms > last_end - OVERLAP_SLACK_MS]
+        if new and abs(new[0].start_ms - last_end) < 1000:
+            tail = [_norm(w.text) for w in self._words[-MAX_NGRAM_REPEAT:]]
+            for n in range(min(MAX_NGRAM_REPEAT, len(new), len(tail)), 0, -1):
+                if tail[-n:] == [_norm(w.text) for w in new[:n]]:
+                    return new[n:]
+        return new
+
+    def _commit(self, words: list[Word]) -> tuple[Word, ...]:
+        done = tuple(words)
+        self._words.extend(done)
+        if done:
+            self.committed.emit(done)
+        self.tentative.emit(tuple(self._previous))
+        return done
+
+    def _trim(self, segment_ends: list[int]) -> None:
+        """Cuts the buffer at the last segment end that is wholly committed, when long."""
+        if not self._words:
+            return
+        buffer_s = len(self._buffer) / SAMPLE_RATE
+        if buffer_s <= self.options.max_buffer_s:
+            return
+        committed_end = self._words[-1].end_ms
+        candidates = [e for e in segment_ends if e <= committed_end]
+        # No segment ends inside the committed part: cut after the last committed sentence.
+        cut_ms = max(candidates) if candidates else self._last_sentence_end()
+        if cut_ms is None and buffer_s > 1.5 * self.options.max_buffer_s:
+            cut_ms = committed_end  # one long sentence: committed words are safe to cut
+        if cut_ms is None:
+            return
+        cut = cut_ms * SAMPLE_RATE // 1000
+        with self._lock:
+            if cut <= self._offset:
+                return
+            self._buffer = self._buffer[cut - self._offset :]
+            self._offset = cut
+
+    def _last_sentence_end(self) -> int | None:
+        for w in reversed(self._words):
+            if SENTENCE_END.search(w.text.strip()):
+                return w.end_ms
+        return None
+
+    # -- the result ----------------------------------------------------------------------------
+
+    def transcript(self) -> Transcript:
+        """The committed words as a timed transcript (a segment per sentence)."""
+        segments: list[Segment] = []
+        current: list[Word] = []
+        for word in self._words:
+            current.append(word)
+            if SENTENCE_END.search(word.text.strip()):
+                segments.append(_segment(current))
+                current = []
+        if current:
+            segments.append(_segment(current))
+        opts = self.options.transcribe
+        return Transcript(
+            segments=segments,
+            language=opts.language,
+            model=opts.model,
+            options=opts.to_dict(),
+            duration_ms=self._received * 1000 // SAMPLE_RATE,
+        )
+
+
+def _segment(words: list[Word]) -> Segment:
+    return Segment(
+        start_ms=words[0].start_ms,
+        end_ms=max(words[-1].end_ms, words[0].start_ms),
+        text="".join(w.text for w in words).strip(),
+        words=tuple(words),
+    )
