@@ -38,6 +38,7 @@ JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another one before giving up
 SEARCH_WINDOW = 2_000  # matches ranked per search (the most recent ones)
+SNIPPET_WORDS = 12  # words of context in a search hit's snippet
 MIN_PREFIX_CHARS = 3  # a shorter last word matches whole words only, or "s" would match all
 CHECKPOINT_INTERVAL_S = 1.0  # copy the WAL back into the database at most this often
 
@@ -400,20 +401,17 @@ class Library:
         ids = [r[0] for r in ranked]
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
-            "SELECT s.id, s.transcript_id, s.idx, s.start_ms, s.end_ms, s.words, t.title, "
-            "snippet(segments_fts, 0, '[', ']', '…', 12) FROM segments_fts "
-            "JOIN segments s ON s.id = segments_fts.rowid "
-            "JOIN transcripts t ON t.id = s.transcript_id "
-            f"WHERE segments_fts MATCH ? AND segments_fts.rowid IN ({marks})",
-            (fts, *ids)).fetchall()
+            "SELECT s.id, s.transcript_id, s.idx, s.start_ms, s.end_ms, s.words, t.title, s.text "
+            "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+            f"WHERE s.id IN ({marks})", ids).fetchall()
         by_id = {r[0]: r[1:] for r in rows}
         terms = [_fold(t) for t in re.findall(r"\w+", query)]
         hits = []
         for rowid in ids:
             if rowid in by_id:
-                tid, idx, start, end, words, title, snip = by_id[rowid]
-                hits.append(SearchHit(tid, idx, _hit_time(words, terms, start), start, end, snip,
-                                      title))
+                tid, idx, start, end, words, title, text = by_id[rowid]
+                hits.append(SearchHit(tid, idx, _hit_time(words, terms, start), start, end,
+                                      _snippet(text, terms), title))
         return hits
 
     # --- jobs -----------------------------------------------------------------------------
@@ -502,11 +500,34 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _matches(word: str, terms: list[str]) -> bool:
+    prefix = terms[-1] if len(terms[-1]) >= MIN_PREFIX_CHARS else None
+    return word in terms or bool(prefix and word.startswith(prefix))
+
+
+def _snippet(text: str, terms: list[str], around: int = SNIPPET_WORDS) -> str:
+    """The words around the first match, matches in [brackets]. Made here rather than by FTS5's
+    snippet(), which re-reads the whole match list of a common word for every search."""
+    words = list(re.finditer(r"\w+", text))
+    hits = [k for k, m in enumerate(words) if _matches(_fold(m.group()), terms)]
+    if not words:
+        return text.strip()
+    first = hits[0] if hits else 0
+    lo, hi = max(0, first - around // 2), min(len(words), first + around - around // 2)
+    out, pos = [], words[lo].start()
+    for k in range(lo, hi):
+        m = words[k]
+        out.append(text[pos : m.start()])
+        out.append(f"[{m.group()}]" if k in hits else m.group())
+        pos = m.end()
+    end = words[hi - 1].end()
+    tail = text[end:] if hi == len(words) else ""
+    return ("…" if lo > 0 else "") + "".join(out) + tail.rstrip() + ("…" if hi < len(words) else "")
+
+
 def _hit_time(words_json: str, terms: list[str], fallback: int) -> int:
     """Start of the first word that matches a query term (the last term also as a prefix)."""
-    prefix = terms[-1] if len(terms[-1]) >= MIN_PREFIX_CHARS else None
     for start, _end, text, _p in json.loads(words_json):
-        for part in re.findall(r"\w+", _fold(text)):
-            if part in terms or (prefix and part.startswith(prefix)):
-                return int(start)
+        if any(_matches(part, terms) for part in re.findall(r"\w+", _fold(text))):
+            return int(start)
     return fallback

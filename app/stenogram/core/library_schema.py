@@ -39,7 +39,8 @@ CREATE TABLE segments (
 );
 CREATE INDEX segments_order ON segments(transcript_id, idx);
 CREATE VIRTUAL TABLE segments_fts USING fts5(
-    text, content='segments', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    text, content='segments', content_rowid='id', tokenize='unicode61 remove_diacritics 2',
+    prefix='3 4'  -- search as you type: prefixes of 3-4 letters come from an index
 );
 CREATE TRIGGER segments_ai AFTER INSERT ON segments BEGIN
     INSERT INTO segments_fts(rowid, text) VALUES (new.id, new.text);
