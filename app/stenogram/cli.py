@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Speech to text and subtitles, on your own machine.",
     )
     parser.add_argument("--version", action="version", version=f"stenogram {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="transcribe a bundled clip to check this installation, then exit")
+    parser.add_argument("--model", dest="self_test_model", metavar="MODEL",
+                        help="with --self-test: the model name or folder to test")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -38,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from stenogram.self_test import run_self_test
+
+        return run_self_test(args.self_test_model)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
