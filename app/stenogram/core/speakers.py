@@ -138,17 +138,40 @@ def cluster_embeddings(embeddings: np.ndarray, options: DiarizationOptions) -> n
     step = max(1, int(np.ceil(n / MAX_CLUSTER_WINDOWS)))
     sample = embeddings[::step]
     affinity = refined_affinity(sample)
+    k = eigengap_count(affinity, min(options.max_speakers, len(sample) - 1))
     if wanted is not None:
-        k = min(wanted, len(sample))
-    else:
-        k = eigengap_count(affinity, min(options.max_speakers, len(sample) - 1))
+        k = min(k, wanted)
     labels = _spectral(affinity, k) if k > 1 else np.zeros(len(sample), dtype=int)
     if wanted is None:
         labels = _split_distinct(sample, labels, options.max_speakers)
-    centroids = _centroids(sample, labels)
-    if wanted is None:
-        centroids = _merge_alike(centroids, sample)
-    return _nearest(embeddings, centroids)
+        return _nearest(embeddings, _merge_alike(_centroids(sample, labels), sample))
+    # A given count above the eigengap's: cut off the most distinct groups until there.
+    while len(np.unique(labels)) < min(wanted, len(sample)):
+        if not _split_most_distinct(sample, labels):
+            break
+    return _nearest(embeddings, _centroids(sample, labels))
+
+
+def _split_most_distinct(embeddings: np.ndarray, labels: np.ndarray) -> bool:
+    """Bisect the cluster whose halves are least alike (in place); False when none can be."""
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for label in np.unique(labels):
+        idx = np.flatnonzero(labels == label)
+        if len(idx) < 2:
+            continue
+        halves = _bisect(embeddings[idx])
+        if min(np.bincount(halves, minlength=2)) < MIN_SPEAKER_WINDOWS <= len(idx) // 2:
+            halves = _spectral(refined_affinity(embeddings[idx]), 2)  # balanced, not an outlier
+        if min(np.bincount(halves, minlength=2)) == 0:
+            continue
+        a, b = _centroids(embeddings[idx], halves)
+        if best is None or float(a @ b) < best[0]:
+            best = (float(a @ b), idx, halves)
+    if best is None:
+        return False
+    _, idx, halves = best
+    labels[idx[halves == 1]] = int(labels.max()) + 1
+    return True
 
 
 def _split_distinct(embeddings: np.ndarray, labels: np.ndarray, max_speakers: int) -> np.ndarray:
