@@ -165,7 +165,7 @@ def test_clicking_a_word_seeks_there(qtbot, editor_window):
     assert editor.timeline.playhead_ms == editor.transcript.segments[4].words[2].start_ms
 
 
-def test_warnings_have_tooltips_that_say_why(make_main_window):
+def test_warnings_have_tooltips_that_say_why(qtbot, make_main_window):
     from dataclasses import replace
 
     window = make_main_window()
@@ -173,6 +173,7 @@ def test_warnings_have_tooltips_that_say_why(make_main_window):
     transcript.segments[1] = replace(transcript.segments[1], flags=frozenset({"low_confidence"}))
     transcript.segments[3] = replace(transcript.segments[3], end_ms=transcript.segments[3].start_ms + 300)
     editor = window.open_transcript(transcript)
+    qtbot.waitUntil(lambda: 3 in editor.timeline.warned)  # rules are checked in the background
     tip1 = editor.model.data(editor.model.index(1, COL_TEXT), Qt.ItemDataRole.ToolTipRole)
     tip3 = editor.model.data(editor.model.index(3, COL_TEXT), Qt.ItemDataRole.ToolTipRole)
     assert "confidence" in tip1.lower()

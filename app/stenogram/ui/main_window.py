@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         left_splitter = QSplitter(Qt.Orientation.Vertical)
         left_splitter.addWidget(self.queue)
         left_splitter.addWidget(self.library)
+        left_splitter.setSizes([360, 400])
         left_layout.addWidget(left_splitter, 1)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
@@ -297,7 +298,7 @@ class MainWindow(QMainWindow):
             editor = self.tabs.widget(i)
             if getattr(editor, "autosave", None) is not None:
                 editor.autosave.close()
-            editor.player.stop()
+            editor.shutdown()
         started = time.monotonic()
         self.worker.shutdown(timeout_s=5.0)
         self.runner.close()

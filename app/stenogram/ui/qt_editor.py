@@ -60,6 +60,8 @@ class QtEditor(QWidget):
         self.transcript = transcript
         self.transcript_id = transcript_id
         self.rules = rules
+        self._worker = worker
+        self._warning_generation = 0
         self.history = EditHistory(transcript)
         self.undo = QtUndo(self.history, self)
         self.model = QtSegmentModel(self.undo, self)
@@ -77,6 +79,7 @@ class QtEditor(QWidget):
         self._splitter.addWidget(self.timeline)
         self._splitter.addWidget(self.table)
         self._splitter.setStretchFactor(1, 1)
+        self._splitter.setSizes([260, 500])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.media_message)
@@ -132,6 +135,7 @@ class QtEditor(QWidget):
         self.media_message.show()
 
     def shutdown(self) -> None:
+        self._violation_timer.stop()
         self.player.stop()
         self.timeline.detach()
         self.model.detach()
@@ -282,11 +286,21 @@ class QtEditor(QWidget):
         self._violation_timer.start()
 
     def refresh_warnings(self) -> None:
-        violations = violation_warnings(self.transcript.segments, self.rules) if self.rules is not None else {}
-        self.model.violations = violations
+        """Re-check subtitle rules on the worker's I/O lane; show the result if still current."""
+        if self._worker.closed:  # the app is quitting
+            return
+        if self.rules is None:
+            self._show_warnings({})
+            return
+        snapshot = list(self.transcript.segments)  # immutable segments: safe to read elsewhere
+        self._warning_generation += 1
+        rules, generation = self.rules, self._warning_generation
+        task = self._worker.run(lambda _p, _c: violation_warnings(snapshot, rules), "warnings", lane=IO_LANE)
+        task.succeeded.connect(lambda found: generation == self._warning_generation and self._show_warnings(found))
+
+    def _show_warnings(self, violations: dict[int, list[str]]) -> None:
+        old, self.model.violations = self.model.violations, violations
         flagged = {i for i, s in enumerate(self.transcript.segments) if s.flags}
         self.timeline.warned = flagged | set(violations)
         self.timeline.viewport().update()
-        if self.model.rowCount():
-            self.model.dataChanged.emit(self.model.index(0, COL_TEXT),
-                                        self.model.index(self.model.rowCount() - 1, COL_TEXT))
+        self.model.warnings_changed({i for i in set(old) | set(violations) if old.get(i) != violations.get(i)})

@@ -16,8 +16,10 @@ from stenogram.ui.qt_undo import QtUndo
 from stenogram.ui.segment_warnings import flag_warnings
 from stenogram.ui.timefmt import format_ms, parse_clock
 
-COL_START, COL_END, COL_SPEAKER, COL_TEXT = range(4)
-HEADERS = ("Start", "End", "Speaker", "Text")
+COL_START, COL_END, COL_SPEAKER, COL_WARN, COL_TEXT = range(5)
+# Warnings have their own column: Qt re-reads an open editor on any dataChanged covering its
+# cell, so refreshing warnings must never touch the text column while someone types.
+HEADERS = ("Start", "End", "Speaker", "", "Text")
 SEGMENT_ROLE = Qt.ItemDataRole.UserRole + 1  # the Segment value
 WARNINGS_ROLE = Qt.ItemDataRole.UserRole + 2  # list[str] of reasons
 Index = QModelIndex | QPersistentModelIndex
@@ -76,23 +78,27 @@ class QtSegmentModel(QAbstractTableModel):
                 return format_ms(seg.end_ms)
             if col == COL_SPEAKER:
                 return seg.speaker or ""
-            return seg.text.strip() if role == Qt.ItemDataRole.DisplayRole else seg.text.strip()
+            if col == COL_WARN:
+                return None
+            return seg.text.strip()
         if role == SEGMENT_ROLE:
             return seg
         if role == WARNINGS_ROLE:
             return self.warnings(index.row())
-        if role == Qt.ItemDataRole.ToolTipRole and col == COL_TEXT:
+        if role == Qt.ItemDataRole.ToolTipRole and col in (COL_TEXT, COL_WARN):
             reasons = self.warnings(index.row())
             return "\n".join(f"⚠ {r}" for r in reasons) if reasons else None
-        if role == Qt.ItemDataRole.DecorationRole and col == COL_TEXT and self.warnings(index.row()):
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_WARN and self.warnings(index.row()):
             return _warning_icon()
+        if role == Qt.ItemDataRole.AccessibleTextRole and col == COL_WARN:
+            return "Warning" if self.warnings(index.row()) else ""
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_START, COL_END):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         base = super().flags(index)
-        if index.isValid() and index.column() != COL_SPEAKER:
+        if index.isValid() and index.column() in (COL_START, COL_END, COL_TEXT):
             base |= Qt.ItemFlag.ItemIsEditable
         return base
 
@@ -120,6 +126,12 @@ class QtSegmentModel(QAbstractTableModel):
             self.refused.emit(str(exc))
             return False
         return True
+
+    def warnings_changed(self, rows: set[int]) -> None:
+        """Repaint the warning cells of `rows` (never the text cells: see COL_WARN)."""
+        for row in sorted(r for r in rows if r < self.rowCount()):
+            cell = self.index(row, COL_WARN)
+            self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
 
     # -- following the core ----------------------------------------------------------------
     def _on_history(self, event: HistoryEvent) -> None:

@@ -7,7 +7,14 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QStyle, QTableView, QWidget
 
 from stenogram.core.transcript import Segment
-from stenogram.ui.qt_segment_model import COL_END, COL_SPEAKER, COL_START, COL_TEXT, QtSegmentModel
+from stenogram.ui.qt_segment_model import (
+    COL_END,
+    COL_SPEAKER,
+    COL_START,
+    COL_TEXT,
+    COL_WARN,
+    QtSegmentModel,
+)
 
 CELL_PADDING_PX = 4  # the style's text margin inside a cell (approximately)
 
@@ -40,8 +47,14 @@ class QtSegmentTable(QTableView):
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         header = self.horizontalHeader()
-        for col in (COL_START, COL_END, COL_SPEAKER):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths from the font, not ResizeToContents: that measures every row on every
+        # change, which costs a long transcript tens of milliseconds per edit.
+        time_width = self.fontMetrics().horizontalAdvance("00:00:00.000") + 16
+        for col, width in ((COL_START, time_width), (COL_END, time_width), (COL_SPEAKER, time_width)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, width)
+        header.setSectionResizeMode(COL_WARN, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COL_WARN, self.fontMetrics().height() + 8)
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         self.refresh_speaker_column()
 

@@ -103,6 +103,9 @@ class QtWorker(QObject):
         super().__init__(parent)
         self._lanes: dict[str, _Lane] = {}
         self._closed = False
+        # Strong references until `finished` reaches the GUI thread: a task dropped by its
+        # caller would otherwise be collected and its queued signals silently lost.
+        self._live: set[QtTask] = set()
 
     def submit(self, task: QtTask, lane: str = ENGINE_LANE) -> QtTask:
         """Queue the task; connect to its signals right after (they arrive queued)."""
@@ -110,11 +113,17 @@ class QtWorker(QObject):
             raise RuntimeError("the worker has been shut down")
         if lane not in self._lanes:
             self._lanes[lane] = _Lane(lane)
+        self._live.add(task)
+        task.finished.connect(lambda: self._live.discard(task))
         self._lanes[lane].queue.put(task)
         return task
 
     def run(self, fn: TaskFn, name: str = "", lane: str = ENGINE_LANE, **kw: Any) -> QtTask:
         return self.submit(QtTask(fn, name, **kw), lane)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def busy(self) -> bool:
