@@ -125,7 +125,9 @@ def _transcribe(clip, model: str, out: TextIO) -> tuple[str, float]:
 
     began = time.monotonic()
     try:
-        transcript = Transcriber().transcribe(clip, TranscribeOptions(model=model, language="en"))
+        # Word timestamps on: they run the alignment (DTW) that the app's subtitles rely on.
+        options = TranscribeOptions(model=model, language="en", word_timestamps=True)
+        transcript = Transcriber().transcribe(clip, options)
     except EngineError as exc:
         raise SelfTestFailure(exc.user_message) from exc
     except Exception as exc:
@@ -134,8 +136,23 @@ def _transcribe(clip, model: str, out: TextIO) -> tuple[str, float]:
             raise SelfTestFailure(message) from exc
         raise
     _say(out, f"  engine: {_mlx_description()}")
+    words = _check_word_times(transcript)
+    _say(out, f"  times:  {len(words)} words, from {words[0].start_ms / 1000:.2f} s "
+              f"to {words[-1].end_ms / 1000:.2f} s")
     text = "".join(s.text for s in transcript.segments).strip()
     return text, time.monotonic() - began
+
+
+def _check_word_times(transcript) -> list:
+    """Words must come with times, in order, inside the clip."""
+    words = [w for s in transcript.segments for w in s.words]
+    if not words:
+        raise SelfTestFailure("the transcript has no word timings (word alignment did not run).")
+    starts = [w.start_ms for w in words]
+    end = transcript.duration_ms or max(w.end_ms for w in words)
+    if starts != sorted(starts) or any(w.end_ms < w.start_ms or w.end_ms > end + 1000 for w in words):
+        raise SelfTestFailure(f"the word timings are out of order or outside the clip: {words[:5]}")
+    return words
 
 
 def _runtime_description() -> str:

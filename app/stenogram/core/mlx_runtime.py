@@ -45,8 +45,15 @@ def openblas_path() -> Path | None:
     return _openblas
 
 
+def _bundled_openblas() -> tuple[Path, ...]:
+    # The PyInstaller bundle carries its own copy (packaging/stenogram.spec); it comes first
+    # because it is the one the bundle was tested with.
+    base = getattr(sys, "_MEIPASS", None)
+    return (Path(base) / "openblas" / "libopenblas.so.0",) if base else ()
+
+
 def _preload_openblas() -> Path | None:
-    for path in OPENBLAS_CANDIDATES:
+    for path in (*_bundled_openblas(), *OPENBLAS_CANDIDATES):
         if path.exists():
             try:
                 ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
