@@ -49,7 +49,7 @@ def test_real_window_under_xvfb_with_screenshots(xvfb_display, tiny_en, shared_a
         env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     names = ["1-queue-running.png", "2-main-window-with-transcript.png", "3-editor-zoomed-in.png",
-             "4-library-search.png", "5-export-dialog.png"]
+             "4-library-search.png", "5-export-dialog.png", "6-dark-appearance.png"]
     for name in names:
         image = QImage(str(out / name))
         assert not image.isNull(), name

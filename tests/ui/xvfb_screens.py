@@ -75,6 +75,13 @@ def main(argv: list[str]) -> int:
     wait(app, lambda: False, 0.3)
     shoot(app, dialog, out / "5-export-dialog.png")
     dialog.close()
+    from stenogram.ui import settings as S
+    from stenogram.ui.qt_preferences import apply_appearance
+
+    window.settings.set(S.APPEARANCE, "dark")
+    apply_appearance(window.settings)
+    wait(app, lambda: False, 0.3)
+    shoot(app, window, out / "6-dark-appearance.png")
     QTimer.singleShot(0, window.close)
     wait(app, lambda: False, 0.2)
     window.shutdown()

@@ -30,7 +30,7 @@ from stenogram.ui.opening import sort_paths
 from stenogram.ui.qt_job_queue import QtJobQueue
 from stenogram.ui.qt_job_runner import QtJobRunner
 from stenogram.ui.qt_pickers import QtPickers
-from stenogram.ui.qt_worker import QtWorker
+from stenogram.ui.qt_worker import IO_LANE, QtWorker
 from stenogram.ui.settings import Settings
 
 STATUS_MS = 6000  # how long a status-bar message stays
@@ -104,7 +104,8 @@ class MainWindow(QMainWindow):
     def _after_shown(self) -> None:
         from stenogram.ui.opening import installed_model_names
 
-        self.pickers.set_models(installed_model_names())
+        task = self.worker.run(lambda _p, _c: installed_model_names(), "models", lane=IO_LANE)
+        task.succeeded.connect(self.pickers.set_models)
         self.library.refresh()
 
     # -- opening files -------------------------------------------------------------------
@@ -172,8 +173,13 @@ class MainWindow(QMainWindow):
         self._tray.showMessage(f"Stenogram: {job.name}", text)
 
     def open_job(self, job: Job) -> None:
-        if job.transcript is not None:
-            self.open_transcript(job.transcript, job.transcript_id)
+        if job.transcript is None:
+            return
+        for i in range(self.tabs.count()):  # already open: one editor per transcript
+            if self.tabs.widget(i).transcript is job.transcript:
+                self.tabs.setCurrentIndex(i)
+                return
+        self.open_transcript(job.transcript, job.transcript_id)
 
     def open_from_library(self, transcript_id: Any, at_ms: int | None) -> None:
         for i in range(self.tabs.count()):

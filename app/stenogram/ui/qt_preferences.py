@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,15 +24,39 @@ APPEARANCES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Da
 
 
 def apply_appearance(settings: Settings) -> None:
-    """Light, dark, or whatever the system uses (Qt follows macOS/GNOME changes live then)."""
+    """Light, dark, or whatever the system uses (Qt follows macOS/GNOME changes live then).
+
+    Where the platform cannot switch schemes (plain X11, offscreen), a palette does it."""
+    from PySide6.QtWidgets import QApplication
+
     hints = QGuiApplication.styleHints()
     scheme = settings.get(S.APPEARANCE)
-    if scheme == "dark":
-        hints.setColorScheme(Qt.ColorScheme.Dark)
-    elif scheme == "light":
-        hints.setColorScheme(Qt.ColorScheme.Light)
-    else:
+    wanted = {"dark": Qt.ColorScheme.Dark, "light": Qt.ColorScheme.Light}.get(scheme)
+    if wanted is None:
         hints.unsetColorScheme()
+    else:
+        hints.setColorScheme(wanted)
+    app = QApplication.instance()
+    if wanted is Qt.ColorScheme.Dark and hints.colorScheme() != wanted:
+        app.setPalette(dark_palette())
+    else:
+        app.setPalette(app.style().standardPalette())
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    R = QPalette.ColorRole
+    for role, rgb in ((R.Window, (45, 45, 48)), (R.WindowText, (230, 230, 230)), (R.Base, (30, 30, 32)),
+                      (R.AlternateBase, (40, 40, 44)), (R.Text, (230, 230, 230)), (R.Button, (55, 55, 60)),
+                      (R.ButtonText, (230, 230, 230)), (R.Highlight, (64, 110, 200)),
+                      (R.HighlightedText, (255, 255, 255)), (R.ToolTipBase, (60, 60, 64)),
+                      (R.ToolTipText, (230, 230, 230)), (R.PlaceholderText, (140, 140, 140)),
+                      (R.Mid, (120, 120, 120)), (R.Link, (120, 170, 255))):
+        p.setColor(role, QColor(*rgb))
+    p.setColor(QPalette.ColorGroup.Disabled, R.Text, QColor(120, 120, 120))
+    p.setColor(QPalette.ColorGroup.Disabled, R.WindowText, QColor(120, 120, 120))
+    p.setColor(QPalette.ColorGroup.Disabled, R.ButtonText, QColor(120, 120, 120))
+    return p
 
 
 class QtPreferences(QDialog):

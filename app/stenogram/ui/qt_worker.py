@@ -1,9 +1,9 @@
 """The one background-work helper of the app: a single worker thread that runs tasks in turn.
 
 A task is a plain function `fn(progress, cancel) -> result` where `progress(fraction)` reports
-0..1 and `cancel` is a `threading.Event` the function polls (the engine does). The worker turns
-that into Qt signals on a `QtTask` that lives in the GUI thread, so slots run there, queued.
-Widgets never touch threads; they submit and connect.
+0..1 and `cancel` is a `threading.Event` the function polls. The worker turns that into Qt
+signals on a `QtTask` that lives in the GUI thread, so slots run there, queued. Widgets never
+touch threads; they submit and connect.
 
 One thread on purpose: the model is loaded once and stays warm in it, and jobs run one after
 another (Whisper already uses every core).
@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 TaskFn = Callable[[Callable[[float], None], threading.Event], Any]
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress signals a second reach the GUI thread
@@ -108,14 +108,19 @@ class QtWorker(QObject):
         self._live: set[QtTask] = set()
 
     def submit(self, task: QtTask, lane: str = ENGINE_LANE) -> QtTask:
-        """Queue the task; connect to its signals right after (they arrive queued)."""
+        """Queue the task; connect to its signals right after, in the same slot.
+
+        The task reaches its thread on the next turn of the event loop: a queued signal goes
+        only to slots connected when it is emitted, so an idle worker must not start (and
+        finish) the task before the caller has connected."""
         if self._closed:
             raise RuntimeError("the worker has been shut down")
         if lane not in self._lanes:
             self._lanes[lane] = _Lane(lane)
         self._live.add(task)
         task.finished.connect(lambda: self._live.discard(task))
-        self._lanes[lane].queue.put(task)
+        target = self._lanes[lane]
+        QTimer.singleShot(0, self, lambda: target.queue.put(task) if not self._closed else task.cancel())
         return task
 
     def run(self, fn: TaskFn, name: str = "", lane: str = ENGINE_LANE, **kw: Any) -> QtTask:
