@@ -221,3 +221,37 @@ def test_export_reshapes_long_segments_into_readable_cues(qtbot, make_main_windo
     cues = read_transcript(out).segments
     assert len(cues) > 1
     assert all(len(line) <= 20 for c in cues for line in c.text.split("\n"))
+
+
+def test_the_current_segment_follows_the_playhead_and_loop_takes_its_span(qtbot, editor_window):
+    _window, editor = editor_window
+    segs = editor.transcript.segments
+    editor.seek(segs[4].start_ms + 200)
+    assert editor.table.current_row() == 4
+    assert editor.timeline.current == 4
+    assert editor.transport.position.text() == "0:" + f"{(segs[4].start_ms + 200) / 1000:06.3f}"
+    editor.transport.loop.setChecked(True)
+    assert editor.player.loop == (segs[4].start_ms, segs[4].end_ms)
+    editor.transport.loop.setChecked(False)
+    assert editor.player.loop is None
+
+
+def test_timeline_zooms_with_keys_and_ctrl_wheel(qtbot, editor_window):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    _window, editor = editor_window
+    tl = editor.timeline
+    before = tl.pps
+    tl.setFocus()
+    QTest.keyClick(tl, Qt.Key.Key_Plus)
+    assert tl.pps == pytest.approx(before * 1.5)
+    tl.horizontalScrollBar().setValue(tl.horizontalScrollBar().maximum() // 2)  # room on both sides
+    pos = QPointF(100, 60)
+    event = QWheelEvent(pos, tl.viewport().mapToGlobal(pos), QPoint(0, 0), QPoint(0, -120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    anchor_ms = tl.ms_at(100)
+    QApplication.sendEvent(tl.viewport(), event)
+    assert tl.pps < before * 1.5
+    assert abs(tl.ms_at(100) - anchor_ms) <= tl.ms_per_px * 2  # zoomed around the pointer

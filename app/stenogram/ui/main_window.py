@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.undo_group = QUndoGroup(self)
         self.refusals: list[str] = []  # reasons files were refused, newest last
         self._tray = None
+        self._record_panel = None
         self._build()
         from stenogram.ui.qt_actions import build_menus
 
@@ -287,6 +288,15 @@ class MainWindow(QMainWindow):
         window = QtModelsWindow(self.worker, self)
         window.models_changed.connect(lambda names: self.pickers.set_models(names))
         window.show()
+
+    def show_record_panel(self) -> None:
+        from stenogram.ui.qt_record_panel import QtRecordPanel
+
+        if self._record_panel is None:
+            self._record_panel = QtRecordPanel(self)
+            self._record_panel.recorded.connect(lambda path: self.open_paths([path]))
+        self._record_panel.show()
+        self._record_panel.raise_()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Stenogram",

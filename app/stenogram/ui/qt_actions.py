@@ -35,6 +35,7 @@ def build_menus(w: QMainWindow) -> SimpleNamespace:
 
     file = bar.addMenu("&File")
     a.open = _action(file, "&Open…", w.choose_files, Keys.Open)
+    a.record = _action(file, "New &Recording…", w.show_record_panel, "Ctrl+R")
     a.save = _action(file, "&Save", w.save_current, Keys.Save)
     a.export = _action(file, "&Export…", w.export_current, "Ctrl+E")
     a.copy_text = _action(file, "Copy All Text", w.copy_all_text, "Ctrl+Shift+C")

@@ -82,7 +82,11 @@ class QtEditor(QWidget):
         self._splitter.setSizes([260, 500])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        from stenogram.ui.qt_transport import QtTransport
+
+        self.transport = QtTransport(self)
         layout.addWidget(self.media_message)
+        layout.addWidget(self.transport)
         layout.addWidget(self._splitter, 1)
         layout.addWidget(self.find_bar)
         self._violation_timer = QTimer(self, singleShot=True, interval=VIOLATION_DELAY_MS)
