@@ -10,7 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[3] / "resources"
+from stenogram.core.app_resources import resources_dir
+
+RESOURCES = resources_dir()  # the repository's resources/, or the app bundle's copy
 APP_NAME = "Stenogram"
 ORG_NAME = "Stenogram"
 ORG_DOMAIN = "stenogram.app"
