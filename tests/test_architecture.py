@@ -1,0 +1,59 @@
+"""The core stays Qt-free, and importing it stays cheap."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import stenogram.core
+
+CORE = Path(stenogram.core.__file__).parent
+FORBIDDEN = ("PySide6", "shiboken6", "stenogram.ui")
+
+
+def _core_modules() -> list[str]:
+    return sorted(f"stenogram.core.{m.name}" for m in pkgutil.iter_modules([str(CORE)]))
+
+
+def test_no_core_module_mentions_qt_in_an_import():
+    offenders = []
+    for path in CORE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(FORBIDDEN)]
+    assert offenders == []
+
+
+def test_importing_every_core_module_loads_no_qt_and_no_torch():
+    modules = _core_modules()
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"bad = [m for m in sys.modules if m.startswith({FORBIDDEN!r}) or m.split('.')[0] == 'torch']\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_command_line_starts_without_mlx_or_qt():
+    """`stenogram --help` must not pay for MLX or Qt."""
+    code = (
+        "import sys\n"
+        "from stenogram.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('mlx', 'mlx_whisper', 'PySide6', 'torch')]\n"
+        "print(heavy)\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
