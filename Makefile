@@ -4,7 +4,6 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSTEM_STAMP := /var/tmp/stenogram-system-packages-1
 
 # Debian packages the app and the tests need: BLAS for MLX on Linux, audio, Qt's xcb, a
 # virtual screen and microphone, speech and sound tools.
@@ -18,12 +17,17 @@ DEBIAN_PACKAGES := libopenblas0-pthread libportaudio2 libpulse0 xvfb xauth pulse
 
 setup: system-packages $(STAMP)
 
-# Installs Debian packages only when run as root on Debian, and only once per machine.
+# Installs the Debian packages that are missing, when run as root on Debian; a quick no-op
+# when all are there.
 system-packages:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ ! -f $(SYSTEM_STAMP) ]; then \
-		echo "Installing system packages…"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			$(DEBIAN_PACKAGES) >/dev/null && touch $(SYSTEM_STAMP); \
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBIAN_PACKAGES) 2>&1 \
+			| grep -v ' install ok installed' | awk '{print $$1}' | sed 's/dpkg-query://'); \
+		if [ -n "$$missing" ]; then \
+			echo "Installing system packages: $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				$(DEBIAN_PACKAGES) >/dev/null; \
+		fi; \
 	fi
 
 # mlx-whisper is installed without its dependencies: its metadata asks for torch, which it
@@ -47,9 +51,46 @@ run: models
 test: setup
 	$(PY) -m stenogram models install-bundled
 	tests/run_all.sh
+	$(MAKE) smoke
 
 bench: setup
 	$(PY) bench/engine.py
+
+# --- The app (packaging/) ------------------------------------------------------------------
+# make app: dist/Stenogram.app on macOS, dist/Stenogram/ on Linux. make dmg (macOS): the disk
+# image. make sign: Developer ID signing and notarization when STENOGRAM_SIGN_IDENTITY (and
+# STENOGRAM_NOTARY_PROFILE) are set, else a note. make smoke: build the Linux bundle and run
+# its self-test in a fresh process without the virtualenv.
+PACKAGING_STAMP := $(VENV)/.packaging-installed
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+
+.PHONY: app dmg sign smoke
+
+# The `packaging` extra of pyproject.toml, installed by name so the editable install that
+# others are using is left alone.
+$(PACKAGING_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q 'pyinstaller>=6.10' $$([ "$$(uname -s)" = Darwin ] && echo 'dmgbuild>=1.6')
+	touch $@
+
+app: setup $(PACKAGING_STAMP)
+	packaging/build_app.sh
+
+sign: app
+	packaging/sign_and_notarize.sh dist/Stenogram.app
+
+dmg:
+	@if [ "$$(uname -s)" != Darwin ]; then \
+		echo "make dmg builds a macOS disk image and needs macOS (dmgbuild uses hdiutil);" \
+			"on $$(uname -s) use 'make app' for dist/Stenogram/." >&2; exit 1; fi
+	$(MAKE) sign
+	rm -f dist/Stenogram-$(VERSION).dmg
+	$(VENV)/bin/dmgbuild -s packaging/dmg_settings.py -D app=dist/Stenogram.app \
+		"Stenogram $(VERSION)" dist/Stenogram-$(VERSION).dmg
+	packaging/sign_and_notarize.sh dist/Stenogram-$(VERSION).dmg
+	@echo "dist/Stenogram-$(VERSION).dmg"
+
+smoke: setup $(PACKAGING_STAMP)
+	packaging/smoke_test.sh
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
