@@ -82,17 +82,21 @@ def test_broken_file_shows_its_error_and_the_next_job_completes(
         qtbot, make_main_window, app_engine, tiny_options, shared_audio, tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio at all" * 10)
-    window = make_main_window(app_engine)
+    from stenogram.ui import settings as S
+
+    window = make_main_window(app_engine, show=False)  # a window in the background
+    window.settings.set(S.NOTIFY_AFTER_S, 0.0)  # every job counts as long here
     window.runner.add([broken, shared_audio / "jfk.flac"], tiny_options)
     wait_for_jobs(qtbot, window, 2)
     bad, good = list(window.jobs)
     assert bad.status is JobStatus.FAILED
     assert "broken.wav" in bad.error or "audio" in bad.error.lower()
     assert "Traceback" not in bad.error
-    assert window.queue.rows[bad.id].retry_button.isVisible()
+    assert window.queue.rows[bad.id].retry_button.isVisibleTo(window)
     assert bad.error in window.queue.rows[bad.id].status.text()
     assert good.status is JobStatus.DONE
     assert "country" in good.transcript.text
+    assert window.notifications == [f"broken.wav: Failed: {bad.error}", "jfk.flac: Transcribed"]
 
 
 def test_cancel_a_running_job_then_quit_cleanly(qtbot, make_main_window, app_engine, tiny_options,

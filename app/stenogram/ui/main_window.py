@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.runner.job_finished.connect(self._on_job_finished)
         self.undo_group = QUndoGroup(self)
         self.refusals: list[str] = []  # reasons files were refused, newest last
+        self.notifications: list[str] = []  # system notifications sent, newest last
         self._tray = None
         self._record_panel = None
         self._build()
@@ -164,13 +165,14 @@ class MainWindow(QMainWindow):
     def _notify(self, job: Job) -> None:
         from PySide6.QtWidgets import QSystemTrayIcon
 
+        text = "Transcribed" if job.status is JobStatus.DONE else f"Failed: {job.error}"
+        self.notifications.append(f"{job.name}: {text}")
         if not QSystemTrayIcon.isSystemTrayAvailable():
             QGuiApplication.instance().alert(self)  # bounces the Dock icon / flashes the taskbar
             return
         if self._tray is None:
             self._tray = QSystemTrayIcon(self.windowIcon(), self)
             self._tray.show()
-        text = "Transcribed" if job.status is JobStatus.DONE else f"Failed: {job.error}"
         self._tray.showMessage(f"Stenogram: {job.name}", text)
 
     def open_job(self, job: Job) -> None:
