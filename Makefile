@@ -22,7 +22,7 @@ setup: system-packages $(STAMP)
 system-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBIAN_PACKAGES) 2>&1 \
-			| grep -v ' install ok installed' | awk '{print $$1}' | sed 's/dpkg-query://'); \
+			| grep -v ' install ok installed' | awk '{print ($$1 == "dpkg-query:") ? $$NF : $$1}'); \
 		if [ -n "$$missing" ]; then \
 			echo "Installing system packages: $$missing"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
