@@ -23,21 +23,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Transcribe audio or video files with Whisper on MLX.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="media files or folders of them")
-    p.add_argument("--model", default=None, help="installed model name or model folder (default: tiny.en)")
-    p.add_argument("--language", default=None, help="spoken language, e.g. en, de (default: detect)")
+    p.add_argument(
+        "--model", default=None, help="installed model name or model folder (default: tiny.en)"
+    )
+    p.add_argument(
+        "--language", default=None, help="spoken language, e.g. en, de (default: detect)"
+    )
     p.add_argument("--task", choices=("transcribe", "translate"), default="transcribe")
     p.add_argument("--word-timestamps", action="store_true", help="time every word")
     p.add_argument("--prompt", default=None, help="words or style to expect (names, jargon)")
     p.add_argument("--no-vad", action="store_true", help="decode silence too (slower)")
     p.add_argument(
+        "--beam-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="beam search width (default: greedy on a CPU, 5 on a Mac's GPU; 1 = greedy)",
+    )
+    p.add_argument(
+        "--speakers",
+        nargs="?",
+        const=0,
+        type=int,
+        default=None,
+        metavar="N",
+        help="label who spoke when; give N to fix the number of speakers",
+    )
+    p.add_argument(
         "--format",
         default=DEFAULT_FORMAT,
         help="output formats, comma-separated: txt, srt, vtt, ass, tsv, json, or all (default: txt)",
     )
-    p.add_argument("--output", "-o", type=Path, default=None, help="folder for the outputs (default: beside each file)")
+    p.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
+        help="folder for the outputs (default: beside each file)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
-    p.add_argument("--raw-segments", action="store_true", help="subtitles as Whisper's segments, not shaped for reading")
-    p.add_argument("--no-library", action="store_true", help="do not keep the transcripts in the library")
+    p.add_argument(
+        "--raw-segments",
+        action="store_true",
+        help="subtitles as Whisper's segments, not shaped for reading",
+    )
+    p.add_argument(
+        "--no-library", action="store_true", help="do not keep the transcripts in the library"
+    )
     p.set_defaults(func=run)
 
 
@@ -55,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print("stenogram: error: no media files to transcribe.", file=sys.stderr)
         return 2
-    wants_words = args.word_timestamps or (not args.raw_segments and set(formats) & set(SUBTITLE_FORMATS))
+    wants_words = args.word_timestamps or (
+        not args.raw_segments and set(formats) & set(SUBTITLE_FORMATS)
+    )
     options = TranscribeOptions(
         model=args.model or DEFAULT_MODEL,
         language=args.language,
@@ -63,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         word_timestamps=bool(wants_words),
         initial_prompt=args.prompt,
         vad=not args.no_vad,
+        beam_size=args.beam_size,
+        speakers=args.speakers is not None,
+        num_speakers=args.speakers or None,
     )
     library = None if args.no_library else _open_library()
     transcriber = Transcriber()
@@ -101,7 +138,11 @@ def _write(transcript, media_path: Path, fmt: str, args) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{media_path.stem}{FORMATS[fmt].extensions[0]}"
     document = transcript
-    if fmt in SUBTITLE_FORMATS and not args.raw_segments and any(s.words for s in transcript.segments):
+    if (
+        fmt in SUBTITLE_FORMATS
+        and not args.raw_segments
+        and any(s.words for s in transcript.segments)
+    ):
         document = cues_to_transcript(shape(transcript), like=transcript)
     return write_transcript(document, target, fmt, overwrite=args.overwrite)
 
@@ -114,7 +155,9 @@ def _formats(spec: str, known) -> list[str]:
         return list(known)
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise FormatError(f"unknown format {', '.join(unknown) or spec!r}; choose from {', '.join(known)} or all")
+        raise FormatError(
+            f"unknown format {', '.join(unknown) or spec!r}; choose from {', '.join(known)} or all"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -133,5 +176,3 @@ def _open_library():
     if library.notice:
         print(f"stenogram: {library.notice}", file=sys.stderr)
     return library
-
-

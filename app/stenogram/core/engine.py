@@ -28,6 +28,14 @@ from stenogram.core.transcript import Segment, Transcript, Word, utc_now
 from stenogram.core.whisper_runtime import DecodeCancelled, WhisperRuntime
 
 DEFAULT_MODEL = "tiny.en"
+# Speech regions keep this much audio around them: Whisper needs the soft onsets and a
+# breath of context (faster-whisper's default); pauses shorter than the silence stay inside.
+VAD_PAD_MS = 400
+VAD_MIN_SILENCE_MS = 1000
+SPEAKER_SHARE = 0.15  # of the progress bar, for labelling speakers after transcription
+# On a Metal GPU a beam of five costs little over greedy; on a CPU greedy is the default
+# (see bench/RESULTS.md for the measurements behind this choice).
+AUTO_BEAM_SIZE = 5
 TASKS = ("transcribe", "translate")
 
 ProgressCallback = Callable[[float], None]
@@ -42,6 +50,9 @@ class TranscribeOptions:
     task: str = "transcribe"  # or "translate" (to English)
     # Decoding: greedy at temperature 0, falling back to higher temperatures on failure.
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    beam_size: int | None = None  # None: greedy on a CPU, AUTO_BEAM_SIZE on a Metal GPU
+    patience: float | None = None  # beam search: keep looking until beam*patience finished
+    length_penalty: float | None = None  # None ranks by average log-probability per token
     initial_prompt: str | None = None  # vocabulary or style hints for the first window
     condition_on_previous_text: bool = True
     # Failure thresholds, as in Whisper: repetitive, unlikely, or silent windows.
@@ -51,6 +62,9 @@ class TranscribeOptions:
     # Output and speed.
     word_timestamps: bool = False
     vad: bool = True  # skip stretches without speech (faster, and no text invented there)
+    # Who spoke when: label speakers (needs word times, which it turns on).
+    speakers: bool = False
+    num_speakers: int | None = None  # None counts them
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,7 +150,8 @@ class Transcriber:
         language = _language_for(runtime, options)
         speech, speech_map = _speech_only(audio, options.vad)
         duration_ms = round(len(audio) * 1000 / SAMPLE_RATE)
-        del audio  # the packed speech is all that is needed from here on
+        if not options.speakers:
+            del audio  # the packed speech is all that is needed from here on
         transcript = Transcript(
             language=language,
             media_path=media_path,
@@ -155,9 +170,13 @@ class Transcriber:
             features = runtime.encode(mel.window(0, min(N_FRAMES, mel.n_frames)))
             language, _ = runtime.detect_language(features)
         transcript.language = language
-        raw = _decode(runtime, mel, options, language, progress, cancel)
+        share = SPEAKER_SHARE if options.speakers else 0.0
+        starts = speech_map.piece_start_frames() if speech_map else ()
+        raw = _decode(runtime, mel, options, language, _scaled(progress, 0.0, 1.0 - share), cancel, starts)
         segments = [_to_segment(r, speech_map) for r in raw]
         transcript.segments = self._guarded(segments)
+        if options.speakers:
+            _label_speakers(transcript, audio, options, _scaled(progress, 1.0 - share, 1.0), cancel)
         transcript.modified = utc_now()
         progress(1.0)
         return transcript
@@ -168,6 +187,32 @@ class Transcriber:
         segments = cut_segment_loops(segments, t)
         segments = _without_overlaps(segments)
         return [_with_flags(s, t) for s in segments]
+
+
+def _scaled(progress: ProgressCallback, low: float, high: float) -> ProgressCallback:
+    return lambda fraction: progress(low + (high - low) * fraction)
+
+
+def _label_speakers(
+    transcript: Transcript,
+    audio: np.ndarray,
+    options: TranscribeOptions,
+    progress: ProgressCallback,
+    cancel: threading.Event | None,
+) -> None:
+    """Diarize the recording and put speaker labels on words and segments."""
+    from stenogram.core.speaker_errors import DiarizationCancelled, DiarizationError
+    from stenogram.core.speakers import DiarizationOptions, assign_speakers, diarize
+
+    try:
+        turns = diarize(
+            audio, DiarizationOptions(num_speakers=options.num_speakers), progress, cancel
+        )
+    except DiarizationCancelled:
+        raise TranscriptionCancelled from None
+    except DiarizationError as error:
+        raise EngineError(getattr(error, "user_message", None) or str(error)) from error
+    transcript.segments = assign_speakers(transcript, turns).segments
 
 
 def resolve_model_path(model: str) -> Path:
@@ -189,6 +234,12 @@ def _check_options(options: TranscribeOptions) -> None:
         raise EngineError(f"Unknown task “{options.task}”: use transcribe or translate.")
     if not options.temperatures:
         raise EngineError("At least one decoding temperature is needed.")
+    if options.beam_size is not None and not 1 <= options.beam_size <= 16:
+        raise EngineError("The beam size must be between 1 and 16.")
+    if options.num_speakers is not None and options.num_speakers < 1:
+        raise EngineError("The number of speakers must be at least 1.")
+    if options.length_penalty is not None and not 0 <= options.length_penalty <= 1:
+        raise EngineError("The length penalty must be between 0 and 1.")
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:
@@ -231,9 +282,9 @@ def _language_for(runtime: WhisperRuntime, options: TranscribeOptions) -> str | 
 def _speech_only(audio: np.ndarray, use_vad: bool) -> tuple[np.ndarray, SpeechMap | None]:
     if not use_vad:
         return audio, None
-    from stenogram.core.vad import detect_speech
+    from stenogram.core.vad import VadOptions, detect_speech
 
-    regions = detect_speech(audio)
+    regions = detect_speech(audio, VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS))
     packed, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
     return packed, speech_map
 
@@ -243,21 +294,32 @@ def _decode(
     mel,
     options: TranscribeOptions,
     language: str,
-    progress: _Monotonic,
+    progress: ProgressCallback,
     cancel: threading.Event | None,
+    speech_starts: tuple[int, ...] = (),
 ):
     from mlx_whisper.decoding import DecodingOptions
 
     from stenogram.core.window_decoder import LoopSettings, decode_windows
 
-    base = DecodingOptions(task=options.task, language=language, fp16=runtime.fp16)
+    beam_size = options.beam_size
+    if beam_size is None and runtime.fp16:  # fp16 means a Metal GPU
+        beam_size = AUTO_BEAM_SIZE
+    base = DecodingOptions(
+        task=options.task,
+        language=language,
+        fp16=runtime.fp16,
+        beam_size=beam_size if beam_size and beam_size > 1 else None,
+        patience=options.patience if beam_size and beam_size > 1 else None,
+        length_penalty=options.length_penalty,
+    )
     settings = LoopSettings(
         temperatures=tuple(options.temperatures),
         compression_ratio_threshold=options.compression_ratio_threshold,
         logprob_threshold=options.logprob_threshold,
         no_speech_threshold=options.no_speech_threshold,
         condition_on_previous_text=options.condition_on_previous_text,
-        word_timestamps=options.word_timestamps,
+        word_timestamps=options.word_timestamps or options.speakers,
         initial_prompt=options.initial_prompt,
     )
     total = max(1, mel.n_frames)
@@ -268,6 +330,7 @@ def _decode(
         settings,
         on_window=lambda done: progress(0.999 * done / total),
         cancel=cancel,
+        speech_starts=speech_starts,
     )
 
 

@@ -41,6 +41,10 @@ class SpeechMap:
     def packed_length(self) -> int:
         return self.pieces[-1].packed_end if self.pieces else 0
 
+    def piece_start_frames(self, hop: int = 160) -> tuple[int, ...]:
+        """Where each piece begins in the packed audio, in 10 ms feature frames."""
+        return tuple(p.packed_start // hop for p in self.pieces)
+
     def to_original_s(self, packed_s: float) -> float:
         """A packed time in seconds, as a time in the original recording.
 

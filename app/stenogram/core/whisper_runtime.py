@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +103,12 @@ class WhisperRuntime:
         """Decode one window from its audio features; raises DecodeCancelled on cancel."""
         from mlx_whisper.decoding import DecodingTask
 
-        task = DecodingTask(self.model, options)
+        if options.beam_size and options.beam_size > 1 and options.temperature == 0:
+            from stenogram.core.beam_search import BeamDecodingTask
+
+            task: DecodingTask = BeamDecodingTask(self.model, options)
+        else:
+            task = DecodingTask(self.model, replace(options, beam_size=None, patience=None))
         if cancel is not None:
             task.logit_filters.append(_CancelCheck(cancel))
         return task.run(features)[0]

@@ -8,7 +8,7 @@ timestamps. Each window is encoded once; fallback decodes reuse its features.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +66,14 @@ def decode_windows(
     *,
     on_window: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
+    speech_starts: Sequence[int] = (),
 ) -> list[RawSegment]:
-    """Transcribe every window of ``mel``; ``on_window(frames_done)`` after each one."""
+    """Transcribe every window of ``mel``; ``on_window(frames_done)`` after each one.
+
+    ``speech_starts`` are the frames where the VAD's speech pieces begin in ``mel``: when the
+    model ends a window early (or calls it silent) with a piece still to come inside it, the
+    next window starts at that piece instead of skipping it, as Whisper alone would.
+    """
     tokenizer = runtime.tokenizer(base_options.language, base_options.task)
     content_frames = mel.n_frames
     prompt_tokens: list[int] = []
@@ -89,11 +95,12 @@ def decode_windows(
         result = _decode_with_fallback(runtime, features, options, settings, cancel)
         window = _split_window(result, tokenizer, seek, size)
         if _is_silent(result, settings):
-            seek += size
+            seek = _next_piece(speech_starts, seek, seek, seek + size)
         else:
             if settings.word_timestamps and window.segments:
                 last_speech_s = _add_words(runtime, tokenizer, features, window, last_speech_s)
-            seek = window.next_seek
+            decoded_to = round((_last_end(window.segments) or 0.0) * FRAMES_PER_SECOND)
+            seek = _next_piece(speech_starts, seek, decoded_to, window.next_seek)
             kept = [s for s in window.segments if s.text.strip() and s.start != s.end]
             segments.extend(kept)
             all_tokens.extend(t for s in kept for t in s.tokens)
@@ -105,6 +112,19 @@ def decode_windows(
         if on_window is not None:
             on_window(min(seek, content_frames))
     return segments
+
+
+def _next_piece(speech_starts: Sequence[int], seek: int, decoded_to: int, planned: int) -> int:
+    """The planned next seek, or an earlier speech piece that nothing was decoded from yet."""
+    for start in speech_starts:
+        if start > seek and start >= decoded_to and start < planned:
+            return start
+    return planned
+
+
+def _last_end(segments: list[RawSegment]) -> float | None:
+    ends = [w["end"] for s in segments for w in s.words] or [s.end for s in segments]
+    return ends[-1] if ends else None
 
 
 def _decode_with_fallback(
