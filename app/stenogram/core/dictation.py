@@ -296,6 +296,11 @@ def start_dictation(
     """
     recorder = Recorder(RecorderOptions(device=device, kind="dictation"))
     path = recorder.start()
+    # Load and warm the model while the user speaks, so the text is ready as speech ends.
+    model = (options or DictationOptions()).transcribe.model
+    threading.Thread(
+        target=transcriber.warm_up, args=(model,), kwargs={"word_timestamps": False}, daemon=True
+    ).start()
     from stenogram.core.recording_file import final_path
 
     dictation = Dictation(transcriber, options, clipboard=clipboard, audio_path=final_path(path))

@@ -121,6 +121,12 @@ class LiveTranscriber:
         return self.transcript()
 
     def _run(self) -> None:
+        # Pay the model's first-use costs while the first second of speech arrives.
+        try:
+            self._transcriber.warm_up(self.options.transcribe.model)
+        except Exception as exc:  # a missing model: shown by the UI, the recording goes on
+            self.failed.emit(exc)
+            return
         step = int(self.options.step_s * SAMPLE_RATE)
         while True:
             with self._new_audio:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stenogram.core.log_mel import N_FRAMES, SAMPLE_RATE
 from stenogram.core.mlx_runtime import ensure_mlx
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class WhisperRuntime:
         self.model = load_whisper(model_dir, self.dtype)
         self._tokenizers: dict[tuple[str, str], Tokenizer] = {}
         self._lock = threading.Lock()
+        self._warm = False
 
     @property
     def is_multilingual(self) -> bool:
@@ -87,6 +89,25 @@ class WhisperRuntime:
         features = self.model.encoder(mel)
         mx.eval(features)
         return features
+
+    def warm_up(self, *, word_timestamps: bool = True) -> None:
+        """Run the encoder and one decoder step once; compile the word aligner if asked."""
+        from mlx_whisper.decoding import DecodingOptions
+
+        if self._warm and not word_timestamps:
+            return
+        features = self.encode(np.zeros((N_FRAMES, self.model.dims.n_mels), dtype=np.float32))
+        language = None if self.is_multilingual else "en"
+        self.decode(features, DecodingOptions(language=language or "en", fp16=self.fp16, sample_len=1))
+        if word_timestamps:  # the aligner's numba kernels compile on their first real call
+            tokenizer = self.tokenizer(language, "transcribe")
+            tokens = tokenizer.encode(" Warm up the word aligner.")
+            segment = {"seek": 0, "start": 0.0, "end": 2.0, "tokens": tokens}
+            self.align_words([segment], tokenizer, features, N_FRAMES, 0.0)
+        from stenogram.core.vad import detect_speech
+
+        detect_speech(np.zeros(SAMPLE_RATE, dtype=np.float32))  # creates the VAD's ONNX session
+        self._warm = True
 
     def detect_language(self, features: Any) -> tuple[str, dict[str, float]]:
         tokenizer = self.tokenizer(None, "transcribe")
