@@ -3,7 +3,8 @@
 # fresh process with nothing of the development setup around it (no virtualenv, no PYTHONPATH,
 # an empty home and data folder):
 #   1. `Stenogram --self-test`: installs the bundled tiny.en into the empty store, transcribes
-#      the bundled clip with word times, and must hear the keywords;
+#      the bundled clip with word times, in process and in the window's engine child process,
+#      and must hear the keywords;
 #   2. `Stenogram models list`: the command line works from the bundle;
 #   3. the window starts (offscreen) and is still running after a few seconds.
 # Linux: dist/Stenogram/Stenogram. macOS: dist/Stenogram.app/Contents/MacOS/Stenogram.
@@ -58,6 +59,8 @@ for word in quick fox lazy dog; do
     grep -qi "heard: .*\b$word\b" "$tmp/self-test.out" || fail "'$word' was not heard."
 done
 grep -q "times: " "$tmp/self-test.out" || fail "no word times (the alignment did not run)."
+grep -q "app engine (child process): " "$tmp/self-test.out" \
+    || fail "the window's engine process (multiprocessing spawn in the bundle) did not run."
 if [ "$(uname -s)" != Darwin ]; then
     grep -q "$data/openblas/" "$tmp/self-test.out" || fail "the bundle's OpenBLAS was not used."
 fi

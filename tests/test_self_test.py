@@ -39,6 +39,7 @@ def test_first_run_installs_the_bundled_model_and_hears_the_clip(stenogram_home,
     assert code == 0, out
     assert "installing the bundled tiny.en" in out
     assert "4 of 4 keywords heard" in out and "Self-test passed" in out
+    assert "app engine (child process): 'This is the self test" in out
     assert (stenogram_home / "models" / "tiny.en").is_dir()
     code, out = run(["--self-test"], capsys)  # the second run uses what the first installed
     assert code == 0, out
