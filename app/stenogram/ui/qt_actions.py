@@ -59,6 +59,7 @@ def build_menus(w: QMainWindow) -> SimpleNamespace:
     a.insert = _action(edit, "&Insert Segment", lambda: w.on_editor("insert_segment")(), "Ctrl+Shift+I")
     a.delete = _action(edit, "&Delete Segment", lambda: w.on_editor("delete_segments")(), "Ctrl+Backspace")
     a.shift = _action(edit, "S&hift Times…", lambda: w.on_editor("shift_times")(), "Ctrl+Shift+T")
+    a.rename_speaker = _action(edit, "Rename Spea&ker…", lambda: w.on_editor("speakers").ask_rename_current())
 
     view = bar.addMenu("&View")
     a.zoom_in = _action(view, "Zoom &In", lambda: w.on_editor("timeline").zoom_by(1.5), Keys.ZoomIn)
@@ -79,5 +80,6 @@ def build_menus(w: QMainWindow) -> SimpleNamespace:
     help_menu = bar.addMenu("&Help")
     a.about = _action(help_menu, "&About Stenogram", w.show_about, role=Role.AboutRole)
     a.editor_actions = [a.save, a.export, a.copy_text, a.close_tab, a.find, a.split, a.merge,
-                        a.insert, a.delete, a.shift, a.zoom_in, a.zoom_out, a.zoom_fit, a.play, a.loop]
+                        a.insert, a.delete, a.shift, a.rename_speaker, a.zoom_in, a.zoom_out, a.zoom_fit,
+                        a.play, a.loop]
     return a

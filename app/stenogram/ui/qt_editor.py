@@ -35,6 +35,7 @@ from stenogram.ui.qt_find_bar import QtFindBar
 from stenogram.ui.qt_player import QtPlayer
 from stenogram.ui.qt_segment_model import COL_TEXT, QtSegmentModel
 from stenogram.ui.qt_segment_table import QtSegmentTable
+from stenogram.ui.qt_speakers import QtSpeakers
 from stenogram.ui.qt_timeline import QtTimeline
 from stenogram.ui.qt_undo import QtUndo
 from stenogram.ui.qt_worker import IO_LANE, QtWorker
@@ -92,6 +93,7 @@ class QtEditor(QWidget):
         self._violation_timer = QTimer(self, singleShot=True, interval=VIOLATION_DELAY_MS)
         self._violation_timer.timeout.connect(self.refresh_warnings)
         self._connect()
+        self.speakers = QtSpeakers(self)  # rename / set speakers, a colour for each
         # Space plays/pauses; a line editor being typed in takes the key first (shortcut override).
         play = QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.player.toggle)
         play.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -143,6 +145,7 @@ class QtEditor(QWidget):
         self.player.stop()
         self.timeline.detach()
         self.model.detach()
+        self.speakers.detach()
 
     # -- following playback and selection ---------------------------------------------------
     def segment_at(self, ms: int) -> int:

@@ -92,8 +92,9 @@ class QtExportDialog(QDialog):
         self.format.setCurrentIndex(max(0, self.format.findData(settings.get(S.EXPORT_FORMAT))))
         self.reshape = QCheckBox("Re-shape into readable cues (uses word timings)")
         self.reshape.setChecked(True)
-        self.speakers = QCheckBox("Include speaker names")
-        self.speakers.setChecked(True)
+        self.speakers = QCheckBox("Include speakers")
+        self.speakers.setAccessibleName("Include speakers")
+        self.speakers.setChecked(bool(transcript.speakers))  # on when the transcript has speakers
         self.timestamps = QCheckBox("Include timestamps")
         self.rules_form = QtRulesForm(rules_from_settings(settings))
         self.preview = QPlainTextEdit(readOnly=True)
@@ -146,6 +147,8 @@ class QtExportDialog(QDialog):
         self.reshape.setEnabled(subtitle)
         self.rules_form.setEnabled(subtitle and self.reshape.isChecked())
         self.timestamps.setEnabled(self.fmt == "txt")
+        # ASS/SSA keep speakers in their Name field and JSON keeps everything: nothing to choose.
+        self.speakers.setEnabled(bool(self.transcript.speakers) and "speakers" in FORMATS[self.fmt].options)
         try:
             text = render(self._content(), self.fmt, **self._options())
         except ValueError as exc:

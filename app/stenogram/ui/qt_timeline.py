@@ -65,6 +65,7 @@ class QtTimeline(QAbstractScrollArea):
         self.playhead_ms = 0
         self.current = -1  # the selected segment
         self.warned: set[int] = set()  # segments with warnings, drawn in the warning colour
+        self.decorate = None  # callable(painter, first, last, top, bottom): speaker colours (QtSpeakers)
         self._ends: list[int] = []  # segment end times, for bisection
         self._drag: tuple[int, str, object] | None = None  # (index, "start"/"end", gesture)
         self._drag_words: list[int] = []  # word boundaries when the drag began: snap targets
@@ -283,6 +284,8 @@ class QtTimeline(QAbstractScrollArea):
         painter.fillRect(event.rect(), pal.color(QPalette.ColorRole.Base))
         self._paint_blocks(painter, pal, rect.height())
         self._paint_waveform(painter, pal, rect.width(), rect.height())
+        if self.decorate is not None:
+            self.decorate(painter, *self.visible_range(), RULER_PX + 1, rect.height() - 1)
         self._paint_ruler(painter, pal, rect.width())
         x = self.x_of(self.playhead_ms)
         painter.setPen(QPen(QColor(230, 60, 60), 2))

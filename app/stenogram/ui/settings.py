@@ -28,6 +28,7 @@ DEFAULT_MODEL = Setting("transcribe/model", str, "tiny.en", "model for new jobs"
 LANGUAGE = Setting("transcribe/language", str, "", "'' = detect, else an ISO code")
 TASK = Setting("transcribe/task", str, "transcribe", "'transcribe' or 'translate'")
 WORD_TIMESTAMPS = Setting("transcribe/word_timestamps", bool, True, "word times for the editor")
+SPEAKERS = Setting("transcribe/speakers", str, "off", "'off', 'auto' or a number of speakers")
 SUB_MAX_CHARS = Setting("subtitles/max_chars_per_line", int, 42, "characters per line")
 SUB_MAX_LINES = Setting("subtitles/max_lines", int, 2, "lines per cue")
 SUB_MAX_CPS = Setting("subtitles/max_cps", float, 17.0, "characters per second")
@@ -39,7 +40,7 @@ EXPORT_DIR = Setting("export/dir", str, "", "last export folder")
 NOTIFY_AFTER_S = Setting("jobs/notify_after_s", float, 20.0, "notify when a job took longer")
 
 ALL_SETTINGS: tuple[Setting[Any], ...] = (
-    DEFAULT_MODEL, LANGUAGE, TASK, WORD_TIMESTAMPS, SUB_MAX_CHARS, SUB_MAX_LINES, SUB_MAX_CPS,
+    DEFAULT_MODEL, LANGUAGE, TASK, WORD_TIMESTAMPS, SPEAKERS, SUB_MAX_CHARS, SUB_MAX_LINES, SUB_MAX_CPS,
     SUB_MIN_DURATION_MS, SUB_MAX_DURATION_MS, APPEARANCE, EXPORT_FORMAT, EXPORT_DIR,
     NOTIFY_AFTER_S,
 )
