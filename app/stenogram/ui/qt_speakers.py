@@ -193,6 +193,8 @@ class QtSpeakers(QObject):
     # -- the timeline ------------------------------------------------------------------------
     def paint_timeline_band(self, painter: QPainter, first: int, last: int, top: float, bottom: float) -> None:
         """A band in the speaker's colour along the bottom of the visible blocks [first, last)."""
+        if not self.palette:  # no speakers ever: nothing to draw, no loop over the blocks
+            return
         timeline, segments = self.editor.timeline, self.transcript.segments
         bands: dict[int, list[QRectF]] = {}
         y = max(top, bottom - BAND_PX)

@@ -41,6 +41,9 @@ class SpeakerPalette:
         if old in self._slots and new not in self._slots:
             self._slots[new] = self._slots[old]
 
+    def __len__(self) -> int:
+        return len(self._slots)
+
     def _free_slot(self) -> int:
         used = set(self._slots.values())
         free = [i for i in range(len(PALETTE)) if i not in used]
