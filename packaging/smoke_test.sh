@@ -5,7 +5,7 @@
 #   1. `Stenogram --self-test`: installs the bundled tiny.en into the empty store, transcribes
 #      the bundled clip with word times, in process and in the window's engine child process,
 #      and must hear the keywords;
-#   2. `Stenogram models list`: the command line works from the bundle;
+#   2. the command line from the bundle: `models list`, and `transcribe --speakers` to SRT;
 #   3. the window starts (offscreen) and is still running after a few seconds.
 # Linux: dist/Stenogram/Stenogram. macOS: dist/Stenogram.app/Contents/MacOS/Stenogram.
 # Usage: packaging/smoke_test.sh [--no-build]. `make smoke` and `make test` run it.
@@ -66,9 +66,15 @@ if [ "$(uname -s)" != Darwin ]; then
 fi
 echo "   passed in $((SECONDS - started)) s"
 
-echo "== command line from the bundle"
+echo "== command line from the bundle: models, and a transcript with speaker labels"
 "${fresh[@]}" "$exe" models list >"$tmp/models.out" 2>&1 || { cat "$tmp/models.out"; fail "models list failed."; }
 grep -q "tiny.en" "$tmp/models.out" || { cat "$tmp/models.out"; fail "models list does not show tiny.en."; }
+# --speakers runs the voice encoder (Resemblyzer's weights) and scikit-learn's clustering.
+"${fresh[@]}" "$exe" transcribe "$data/resources/self_test/self_test.flac" --speakers \
+    --format srt,json -o "$tmp/out" >"$tmp/transcribe.out" 2>&1 \
+    || { cat "$tmp/transcribe.out"; fail "transcribe --speakers failed."; }
+grep -q "^Speaker 1: " "$tmp/out/self_test.srt" && grep -qi "fox" "$tmp/out/self_test.srt" \
+    || { cat "$tmp/transcribe.out" "$tmp/out/self_test.srt"; fail "the subtitles lack the words or the speaker."; }
 echo "   passed"
 
 echo "== the window starts (offscreen)"
