@@ -32,6 +32,7 @@ DEFAULT_MODEL = "tiny.en"
 # breath of context (faster-whisper's default); pauses shorter than the silence stay inside.
 VAD_PAD_MS = 400
 VAD_MIN_SILENCE_MS = 1000
+AUTO_BATCH_SIZE = 8  # decoder rows per step; see bench/RESULTS.md
 SPEAKER_SHARE = 0.15  # of the progress bar, for labelling speakers after transcription
 # On a Metal GPU a beam of five costs little over greedy; on a CPU greedy is the default
 # (see bench/RESULTS.md for the measurements behind this choice).
@@ -62,6 +63,9 @@ class TranscribeOptions:
     # Output and speed.
     word_timestamps: bool = False
     vad: bool = True  # skip stretches without speech (faster, and no text invented there)
+    # Windows decoded at once (VAD only): None picks; 1 is Whisper's loop, each window
+    # prompted with the text before it; more decodes independent windows as one batch.
+    batch_size: int | None = None
     # Who spoke when: label speakers (needs word times, which it turns on).
     speakers: bool = False
     num_speakers: int | None = None  # None counts them
@@ -200,6 +204,15 @@ class Transcriber:
         return [_with_flags(s, t) for s in segments]
 
 
+def _batch_size(options: TranscribeOptions, base, n_frames: int) -> int:
+    """How many windows to decode at once; 1 runs Whisper's sequential, prompted loop."""
+    if options.batch_size is not None:
+        return options.batch_size
+    if base.beam_size or not options.vad or n_frames <= N_FRAMES:
+        return 1  # beams batch within a window; one window has nothing to batch with
+    return AUTO_BATCH_SIZE
+
+
 def _scaled(progress: ProgressCallback, low: float, high: float) -> ProgressCallback:
     return lambda fraction: progress(low + (high - low) * fraction)
 
@@ -247,6 +260,8 @@ def _check_options(options: TranscribeOptions) -> None:
         raise EngineError("At least one decoding temperature is needed.")
     if options.beam_size is not None and not 1 <= options.beam_size <= 16:
         raise EngineError("The beam size must be between 1 and 16.")
+    if options.batch_size is not None and not 1 <= options.batch_size <= 64:
+        raise EngineError("The batch size must be between 1 and 64.")
     if options.num_speakers is not None and options.num_speakers < 1:
         raise EngineError("The number of speakers must be at least 1.")
     if options.length_penalty is not None and not 0 <= options.length_penalty <= 1:
@@ -334,6 +349,20 @@ def _decode(
         initial_prompt=options.initial_prompt,
     )
     total = max(1, mel.n_frames)
+    batch_size = _batch_size(options, base, mel.n_frames)
+    if batch_size > 1 and speech_starts:
+        from stenogram.core.window_batches import decode_in_batches
+
+        return decode_in_batches(
+            runtime,
+            mel,
+            base,
+            settings,
+            speech_starts,
+            batch_size,
+            on_window=lambda done: progress(0.999 * done / total),
+            cancel=cancel,
+        )
     return decode_windows(
         runtime,
         mel,

@@ -38,7 +38,7 @@ STATUS_MS = 6000  # how long a status-bar message stays
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, worker: QtWorker | None = None,
-                 transcriber_factory: Any = None) -> None:
+                 transcriber_factory: Any = None, voice: Any = None) -> None:
         super().__init__()
         self.settings = settings
         self.setWindowTitle("Stenogram")
@@ -55,6 +55,9 @@ class MainWindow(QMainWindow):
         self._tray = None
         self._record_panel = None
         self._build()
+        from stenogram.ui.qt_voice_windows import QtVoiceWindows
+
+        self.voice_windows = QtVoiceWindows(self, voice)  # dictation, live view, recovery
         from stenogram.ui.qt_actions import build_menus
 
         self.actions_ = build_menus(self)
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         task = self.worker.run(lambda _p, _c: installed_model_names(), "models", lane=IO_LANE)
         task.succeeded.connect(self.pickers.set_models)
         self.library.refresh()
+        self.voice_windows.offer_recoveries()
 
     # -- opening files -------------------------------------------------------------------
     def choose_files(self) -> None:
@@ -312,6 +316,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Cancel jobs and stop the worker; safe to call twice (closeEvent and aboutToQuit)."""
         self.runner.cancel_all()
+        self.voice_windows.shutdown()
         for i in range(self.tabs.count()):
             editor = self.tabs.widget(i)
             if getattr(editor, "autosave", None) is not None:

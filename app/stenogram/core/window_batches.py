@@ -1,0 +1,124 @@
+"""Transcribe VAD-packed speech as independent windows, decoded several at a time.
+
+Speech pieces are grouped into windows of at most 30 s that start and end at piece
+boundaries. Windows do not depend on each other (no previous-text prompt, as in
+faster-whisper's batched pipeline), so their decoder steps run as one batch; each window's
+result is then treated exactly like a window of Whisper's own loop: fallback temperatures
+when it fails, skipped when silent, split into segments at timestamp tokens, words aligned.
+A window the model ended early, with a piece still to come, is queued again from that piece.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from stenogram.core.log_mel import FRAMES_PER_SECOND, N_FRAMES, LogMel
+from stenogram.core.window_decoder import (
+    LoopSettings,
+    RawSegment,
+    _add_words,
+    _decode_with_fallback,
+    _is_silent,
+    _last_end,
+    _needs_fallback,
+    _split_window,
+)
+
+if TYPE_CHECKING:
+    from mlx_whisper.decoding import DecodingOptions
+
+    from stenogram.core.whisper_runtime import WhisperRuntime
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int  # first frame
+    size: int  # frames of audio (at most N_FRAMES)
+
+
+def plan_windows(piece_starts: Sequence[int], n_frames: int) -> list[Window]:
+    """Consecutive pieces grouped into windows of at most 30 s, cut only between pieces
+    (or, for a piece longer than 30 s, every 30 s inside it)."""
+    bounds = [*sorted(s for s in piece_starts if 0 <= s < n_frames), n_frames]
+    if not bounds or bounds[0] != 0:
+        bounds.insert(0, 0)
+    windows: list[Window] = []
+    start = 0
+    for i, piece_start in enumerate(bounds[1:], start=1):
+        if piece_start - start > N_FRAMES:
+            last_fit = bounds[i - 1]
+            if last_fit > start:  # close the window before this piece
+                windows.append(Window(start, last_fit - start))
+                start = last_fit
+            while piece_start - start > N_FRAMES:  # a piece longer than a window
+                windows.append(Window(start, N_FRAMES))
+                start += N_FRAMES
+    if n_frames > start:
+        windows.append(Window(start, n_frames - start))
+    return windows
+
+
+def decode_in_batches(
+    runtime: WhisperRuntime,
+    mel: LogMel,
+    base_options: DecodingOptions,
+    settings: LoopSettings,
+    piece_starts: Sequence[int],
+    batch_size: int,
+    *,
+    on_window: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[RawSegment]:
+    """Segments of every window, in time order; ``on_window(frames_done)`` as they finish."""
+    import mlx.core as mx
+
+    from stenogram.core.batch_decoding import BatchGreedyTask
+    from stenogram.core.whisper_runtime import DecodeCancelled
+
+    tokenizer = runtime.tokenizer(base_options.language, base_options.task)
+    options = base_options
+    if settings.initial_prompt:
+        options = replace(options, prompt=tokenizer.encode(" " + settings.initial_prompt.strip()))
+    queue = plan_windows(piece_starts, mel.n_frames)
+    total = sum(w.size for w in queue)
+    done_frames = 0
+    segments: list[RawSegment] = []
+    while queue:
+        batch, queue = queue[:batch_size], queue[batch_size:]
+        if cancel is not None and cancel.is_set():
+            raise DecodeCancelled
+        features = [runtime.encode(mel.window(w.start, w.size)) for w in batch]
+        results = BatchGreedyTask(runtime.model, replace(options, temperature=0.0)).run(
+            mx.concatenate(features, axis=0)
+        )
+        for window, feats, result in zip(batch, features, results, strict=True):
+            if _needs_fallback(result, settings) and len(settings.temperatures) > 1:
+                warmer = replace(settings, temperatures=settings.temperatures[1:])
+                result = _decode_with_fallback(runtime, feats, options, warmer, cancel)
+            if _is_silent(result, settings):
+                done_frames += window.size
+                continue
+            decoded = _split_window(result, tokenizer, window.start, window.size)
+            if settings.word_timestamps and decoded.segments:
+                _add_words(runtime, tokenizer, feats, decoded, 0.0)
+            segments.extend(s for s in decoded.segments if s.text.strip() and s.start != s.end)
+            rest = _undecoded_rest(window, decoded.segments, piece_starts)
+            if rest is not None:
+                queue.append(rest)
+            done_frames += window.size - (rest.size if rest else 0)
+        if on_window is not None:
+            on_window(min(total, done_frames))
+    return sorted(segments, key=lambda s: s.start)
+
+
+def _undecoded_rest(window: Window, segments: list[RawSegment], piece_starts: Sequence[int]) -> Window | None:
+    """The part of a window from the first piece that starts after what was decoded."""
+    decoded_to = round((_last_end(segments) or 0.0) * FRAMES_PER_SECOND)
+    end = window.start + window.size
+    for start in piece_starts:
+        if window.start < start < end and start >= decoded_to:
+            return Window(start, end - start)
+    return None
