@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import SimpleNamespace
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
@@ -36,6 +37,10 @@ def build_menus(w: QMainWindow) -> SimpleNamespace:
     file = bar.addMenu("&File")
     a.open = _action(file, "&Open…", w.choose_files, Keys.Open)
     a.record = _action(file, "New &Recording…", w.show_record_panel, "Ctrl+R")
+    # Dictation works from every window of the app (⌥⌘D on macOS), so the key starts and stops it.
+    a.dictate = _action(file, "&Dictate", lambda: w.voice_windows.toggle_dictation(), "Ctrl+Alt+D")
+    a.dictate.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+    a.live = _action(file, "&Live Transcription…", lambda: w.voice_windows.show_live(), "Ctrl+Shift+L")
     a.save = _action(file, "&Save", w.save_current, Keys.Save)
     a.export = _action(file, "&Export…", w.export_current, "Ctrl+E")
     a.copy_text = _action(file, "Copy All Text", w.copy_all_text, "Ctrl+Shift+C")

@@ -38,11 +38,13 @@ APPEARANCE = Setting("appearance/scheme", str, "system", "'system', 'light' or '
 EXPORT_FORMAT = Setting("export/format", str, "srt", "last export format")
 EXPORT_DIR = Setting("export/dir", str, "", "last export folder")
 NOTIFY_AFTER_S = Setting("jobs/notify_after_s", float, 20.0, "notify when a job took longer")
+DICTATION_STOP_ON_PAUSE = Setting("dictation/stop_on_pause", bool, True, "a pause ends dictation")
+DICTATION_PASTE = Setting("dictation/paste", bool, False, "paste into the front app (macOS)")
 
 ALL_SETTINGS: tuple[Setting[Any], ...] = (
     DEFAULT_MODEL, LANGUAGE, TASK, WORD_TIMESTAMPS, SPEAKERS, SUB_MAX_CHARS, SUB_MAX_LINES, SUB_MAX_CPS,
     SUB_MIN_DURATION_MS, SUB_MAX_DURATION_MS, APPEARANCE, EXPORT_FORMAT, EXPORT_DIR,
-    NOTIFY_AFTER_S,
+    NOTIFY_AFTER_S, DICTATION_STOP_ON_PAUSE, DICTATION_PASTE,
 )
 LANGUAGES = ("", "en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "uk", "tr", "zh", "ja", "ko", "ar", "hi", "sv")
 
