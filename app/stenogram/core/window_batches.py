@@ -19,12 +19,12 @@ from stenogram.core.log_mel import FRAMES_PER_SECOND, N_FRAMES, LogMel
 from stenogram.core.window_decoder import (
     LoopSettings,
     RawSegment,
-    _add_words,
-    _decode_with_fallback,
-    _is_silent,
-    _last_end,
-    _needs_fallback,
-    _split_window,
+    add_words,
+    decode_with_fallback,
+    is_silent,
+    last_end,
+    needs_fallback,
+    split_window,
 )
 
 if TYPE_CHECKING:
@@ -95,15 +95,15 @@ def decode_in_batches(
             mx.concatenate(features, axis=0)
         )
         for window, feats, result in zip(batch, features, results, strict=True):
-            if _needs_fallback(result, settings) and len(settings.temperatures) > 1:
+            if needs_fallback(result, settings) and len(settings.temperatures) > 1:
                 warmer = replace(settings, temperatures=settings.temperatures[1:])
-                result = _decode_with_fallback(runtime, feats, options, warmer, cancel)
-            if _is_silent(result, settings):
+                result = decode_with_fallback(runtime, feats, options, warmer, cancel)
+            if is_silent(result, settings):
                 done_frames += window.size
                 continue
-            decoded = _split_window(result, tokenizer, window.start, window.size)
+            decoded = split_window(result, tokenizer, window.start, window.size)
             if settings.word_timestamps and decoded.segments:
-                _add_words(runtime, tokenizer, feats, decoded, 0.0)
+                add_words(runtime, tokenizer, feats, decoded, 0.0)
             segments.extend(s for s in decoded.segments if s.text.strip() and s.start != s.end)
             rest = _undecoded_rest(window, decoded.segments, piece_starts)
             if rest is not None:
@@ -116,7 +116,7 @@ def decode_in_batches(
 
 def _undecoded_rest(window: Window, segments: list[RawSegment], piece_starts: Sequence[int]) -> Window | None:
     """The part of a window from the first piece that starts after what was decoded."""
-    decoded_to = round((_last_end(segments) or 0.0) * FRAMES_PER_SECOND)
+    decoded_to = round((last_end(segments) or 0.0) * FRAMES_PER_SECOND)
     end = window.start + window.size
     for start in piece_starts:
         if window.start < start < end and start >= decoded_to:

@@ -92,14 +92,14 @@ def decode_windows(
         size = min(N_FRAMES, content_frames - seek)
         features = runtime.encode(mel.window(seek, size))
         options = replace(base_options, prompt=all_tokens[prompt_reset_since:])
-        result = _decode_with_fallback(runtime, features, options, settings, cancel)
-        window = _split_window(result, tokenizer, seek, size)
-        if _is_silent(result, settings):
+        result = decode_with_fallback(runtime, features, options, settings, cancel)
+        window = split_window(result, tokenizer, seek, size)
+        if is_silent(result, settings):
             seek = _next_piece(speech_starts, seek, seek, seek + size)
         else:
             if settings.word_timestamps and window.segments:
-                last_speech_s = _add_words(runtime, tokenizer, features, window, last_speech_s)
-            decoded_to = round((_last_end(window.segments) or 0.0) * FRAMES_PER_SECOND)
+                last_speech_s = add_words(runtime, tokenizer, features, window, last_speech_s)
+            decoded_to = round((last_end(window.segments) or 0.0) * FRAMES_PER_SECOND)
             seek = _next_piece(speech_starts, seek, decoded_to, window.next_seek)
             kept = [s for s in window.segments if s.text.strip() and s.start != s.end]
             segments.extend(kept)
@@ -122,12 +122,12 @@ def _next_piece(speech_starts: Sequence[int], seek: int, decoded_to: int, planne
     return planned
 
 
-def _last_end(segments: list[RawSegment]) -> float | None:
+def last_end(segments: list[RawSegment]) -> float | None:
     ends = [w["end"] for s in segments for w in s.words] or [s.end for s in segments]
     return ends[-1] if ends else None
 
 
-def _decode_with_fallback(
+def decode_with_fallback(
     runtime: WhisperRuntime,
     features: Any,
     options: DecodingOptions,
@@ -143,13 +143,13 @@ def _decode_with_fallback(
         else:
             attempt = replace(attempt, best_of=None)
         result = runtime.decode(features, attempt, cancel)
-        if not _needs_fallback(result, settings):
+        if not needs_fallback(result, settings):
             break
     assert result is not None
     return result
 
 
-def _needs_fallback(result: DecodingResult, s: LoopSettings) -> bool:
+def needs_fallback(result: DecodingResult, s: LoopSettings) -> bool:
     if s.no_speech_threshold is not None and result.no_speech_prob > s.no_speech_threshold:
         return False  # silence: another temperature would only invent words
     too_repetitive = (
@@ -160,7 +160,7 @@ def _needs_fallback(result: DecodingResult, s: LoopSettings) -> bool:
     return too_repetitive or too_unlikely
 
 
-def _is_silent(result: DecodingResult, s: LoopSettings) -> bool:
+def is_silent(result: DecodingResult, s: LoopSettings) -> bool:
     if s.no_speech_threshold is None or result.no_speech_prob <= s.no_speech_threshold:
         return False
     return not (s.logprob_threshold is not None and result.avg_logprob > s.logprob_threshold)
@@ -175,7 +175,7 @@ class _Window:
     single_timestamp_ending: bool
 
 
-def _split_window(result: DecodingResult, tokenizer: Tokenizer, seek: int, size: int) -> _Window:
+def split_window(result: DecodingResult, tokenizer: Tokenizer, seek: int, size: int) -> _Window:
     """Cut a window's tokens into segments at pairs of timestamp tokens; find the next seek."""
     tokens = np.array(result.tokens, dtype=np.int64)
     offset = seek / FRAMES_PER_SECOND
@@ -222,7 +222,7 @@ def _split_window(result: DecodingResult, tokenizer: Tokenizer, seek: int, size:
     return _Window(seek, size, segments, next_seek, single_ending)
 
 
-def _add_words(
+def add_words(
     runtime: WhisperRuntime,
     tokenizer: Tokenizer,
     features: Any,
