@@ -167,7 +167,7 @@ def is_silent(result: DecodingResult, s: LoopSettings) -> bool:
 
 
 @dataclass
-class _Window:
+class DecodedWindow:
     seek: int
     size: int  # frames of real audio in the window
     segments: list[RawSegment]
@@ -175,7 +175,7 @@ class _Window:
     single_timestamp_ending: bool
 
 
-def split_window(result: DecodingResult, tokenizer: Tokenizer, seek: int, size: int) -> _Window:
+def split_window(result: DecodingResult, tokenizer: Tokenizer, seek: int, size: int) -> DecodedWindow:
     """Cut a window's tokens into segments at pairs of timestamp tokens; find the next seek."""
     tokens = np.array(result.tokens, dtype=np.int64)
     offset = seek / FRAMES_PER_SECOND
@@ -219,14 +219,14 @@ def split_window(result: DecodingResult, tokenizer: Tokenizer, seek: int, size: 
             duration = (int(stamps[-1]) - tokenizer.timestamp_begin) * TIME_PRECISION
         segments.append(make(offset, offset + duration, tokens))
         next_seek = seek + size
-    return _Window(seek, size, segments, next_seek, single_ending)
+    return DecodedWindow(seek, size, segments, next_seek, single_ending)
 
 
 def add_words(
     runtime: WhisperRuntime,
     tokenizer: Tokenizer,
     features: Any,
-    window: _Window,
+    window: DecodedWindow,
     last_speech_s: float,
 ) -> float:
     """Word timings from cross-attention; may move the next seek to the last word's end."""
