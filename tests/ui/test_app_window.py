@@ -141,3 +141,19 @@ def test_a_video_shows_its_picture_with_the_current_cue(qtbot, make_main_window,
     assert editor.video.cue.text() == transcript.segments[1].text.strip()
     editor.seek(transcript.segments[1].end_ms + 100)  # in the gap: no cue
     assert editor.video.cue.text() == ""
+
+
+def test_decoding_preference_reaches_the_jobs_options(qtbot, make_main_window):
+    from stenogram.ui import settings as S
+    from stenogram.ui.qt_preferences import QtPreferences
+
+    window = make_main_window()
+    assert window.settings.get(S.BEAM_SIZE) == 0  # the engine chooses by default
+    prefs = QtPreferences(window.settings, window)
+    qtbot.addWidget(prefs)
+    prefs.decoding.setCurrentIndex(prefs.decoding.findData(5))
+    prefs.accept()
+    assert window.settings.get(S.BEAM_SIZE) == 5
+    assert window.pickers.options()["beam_size"] == 5
+    window.settings.set(S.BEAM_SIZE, 0)
+    assert window.pickers.options()["beam_size"] is None

@@ -95,5 +95,6 @@ class QtPickers(QWidget):
             "language": self.language.currentData() or None,
             "task": self.task.currentData(),
             "word_timestamps": self.settings.get(S.WORD_TIMESTAMPS),
+            "beam_size": self.settings.get(S.BEAM_SIZE) or None,
             **speaker_options(self.speakers.currentData() or "off"),
         }

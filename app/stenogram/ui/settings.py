@@ -29,6 +29,7 @@ LANGUAGE = Setting("transcribe/language", str, "", "'' = detect, else an ISO cod
 TASK = Setting("transcribe/task", str, "transcribe", "'transcribe' or 'translate'")
 WORD_TIMESTAMPS = Setting("transcribe/word_timestamps", bool, True, "word times for the editor")
 SPEAKERS = Setting("transcribe/speakers", str, "off", "'off', 'auto' or a number of speakers")
+BEAM_SIZE = Setting("transcribe/beam_size", int, 0, "0 = the engine's choice, 1 = greedy, 5 = beam search")
 SUB_MAX_CHARS = Setting("subtitles/max_chars_per_line", int, 42, "characters per line")
 SUB_MAX_LINES = Setting("subtitles/max_lines", int, 2, "lines per cue")
 SUB_MAX_CPS = Setting("subtitles/max_cps", float, 17.0, "characters per second")
@@ -42,7 +43,7 @@ DICTATION_STOP_ON_PAUSE = Setting("dictation/stop_on_pause", bool, True, "a paus
 DICTATION_PASTE = Setting("dictation/paste", bool, False, "paste into the front app (macOS)")
 
 ALL_SETTINGS: tuple[Setting[Any], ...] = (
-    DEFAULT_MODEL, LANGUAGE, TASK, WORD_TIMESTAMPS, SPEAKERS, SUB_MAX_CHARS, SUB_MAX_LINES, SUB_MAX_CPS,
+    DEFAULT_MODEL, LANGUAGE, TASK, WORD_TIMESTAMPS, SPEAKERS, BEAM_SIZE, SUB_MAX_CHARS, SUB_MAX_LINES, SUB_MAX_CPS,
     SUB_MIN_DURATION_MS, SUB_MAX_DURATION_MS, APPEARANCE, EXPORT_FORMAT, EXPORT_DIR,
     NOTIFY_AFTER_S, DICTATION_STOP_ON_PAUSE, DICTATION_PASTE,
 )
