@@ -186,6 +186,7 @@ class QtDictationWindow(QWidget):
     def _finish(self, done: DictationDone) -> None:
         self.session = None
         self.last = done
+        self.meter.idle()
         self._set_state("idle")
         if not done.text:
             self.status.setText(NOTHING_HEARD)

@@ -31,6 +31,11 @@ class QtLevelMeter(QWidget):
         self.bar.setValue(int(min(1.0, share) * METER_STEPS))
         self.label.setText(f"{peak_dbfs:5.1f} dBFS peak · {rms_dbfs:5.1f} RMS")
 
+    def idle(self) -> None:
+        """Nothing is listening: an empty bar (the loudest level seen is kept)."""
+        self.bar.setValue(0)
+        self.label.setText("–")
+
     def reset(self) -> None:
         self.loudest_dbfs = METER_FLOOR_DBFS
         self.bar.setValue(0)

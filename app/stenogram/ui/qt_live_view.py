@@ -172,6 +172,7 @@ class QtLiveView(QWidget):
         self.session = None
         self.done = done
         self.text.set_tentative(())  # everything is committed now
+        self.meter.idle()
         self.elapsed.setText(format_ms(done.duration_ms, millis=False))
         self._set_state("idle")
         self.note.setText(f"Saved {done.audio_path.name}. Transcribe it fully for a timed "
