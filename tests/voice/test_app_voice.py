@@ -232,3 +232,42 @@ def test_global_shortcut_is_a_clear_no_op_off_macos(qtbot):
     assert isinstance(shortcut, NoGlobalShortcut)
     assert shortcut.register(lambda: None) is False and not shortcut.active
     assert "macOS" in shortcut.note and "Ctrl+Alt+D" in shortcut.note
+
+
+def test_live_view_with_a_missing_model_says_so_and_still_keeps_the_recording(qtbot, main_window):
+    main_window.pickers.options = lambda: {"model": "no-such-model", "language": "en"}
+    live = main_window.voice_windows.show_live()
+    live.start()
+    qtbot.waitUntil(lambda: "Live text stopped" in live.note.text(), timeout=30_000)
+    assert "no-such-model" in live.note.text()
+    assert live.state == "live"  # the recording goes on
+    with qtbot.waitSignal(live.finished, timeout=30_000) as done:
+        live.stop()
+    assert done.args[0].audio_path.is_file()
+    assert live.full_button.isEnabled()  # it can still be transcribed with another model
+    assert live.text.committed_text == ""
+
+
+def test_recovery_dialog_recovers_one_recording_and_discards_another(qtbot, load_16k, stenogram_home):
+    from stenogram.core.paths import recordings_dir
+    from stenogram.core.recording_file import find_unfinished_recordings
+    from stenogram.ui.qt_recovery_dialog import QtRecoveryDialog
+
+    folder = recordings_dir()
+    clip = load_16k(CLIP)
+    for name in ("recording-2026-01-01_10-00-00", "dictation-2026-01-01_11-00-00"):
+        write_wav(folder / f"{name}.partial.wav", clip)  # as a killed process leaves them
+    dialog = QtRecoveryDialog(find_unfinished_recordings())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert [p.name for p in dialog.paths()] == ["dictation-2026-01-01_11-00-00.partial.wav",
+                                                "recording-2026-01-01_10-00-00.partial.wav"]
+    dialog.list.setCurrentRow(0)
+    assert [p.name for p in dialog.discard_selected()] == ["dictation-2026-01-01_11-00-00.partial.wav"]
+    assert dialog.isVisible() and dialog.list.count() == 1
+    dialog.list.setCurrentRow(0)
+    with qtbot.waitSignal(dialog.recovered) as got:
+        dialog.recover_button.click()
+    assert got.args[0] == folder / "recording-2026-01-01_10-00-00.wav"
+    assert sorted(p.name for p in folder.iterdir()) == ["recording-2026-01-01_10-00-00.wav"]
+    assert not dialog.isVisible()  # nothing left to offer
