@@ -72,10 +72,14 @@ def _titles() -> list[str]:
 def test_dictation_puts_the_spoken_words_on_the_clipboard_and_in_the_library(
     qtbot, main_window, virtual_mic, clip_wav
 ):
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication, QKeySequence
 
+    action = main_window.actions_.dictate
+    assert action.shortcut() == QKeySequence("Ctrl+Alt+D")  # ⌥⌘D on macOS
+    assert action.shortcutContext() == Qt.ShortcutContext.ApplicationShortcut  # from every window
     QGuiApplication.clipboard().setText("before")
-    main_window.actions_.dictate.trigger()  # the menu item / Ctrl+Alt+D
+    action.trigger()  # the menu item / the shortcut
     dictation = main_window.voice_windows.dictation
     assert dictation.isVisible()
     dictation.paste.setChecked(True)  # on Linux: a note, not an error
