@@ -168,6 +168,30 @@ def test_live_view_keeps_the_last_words_and_transcribes_the_recording_fully(
     assert jobs[0].options["model"] == str(tiny_en) and jobs[0].options["word_timestamps"]
 
 
+def test_quitting_while_live_finishes_the_recording_and_keeps_the_text(
+    qtbot, main_window, virtual_mic, clip_wav
+):
+    from stenogram.core.paths import recordings_dir
+    from stenogram.ui.voice_messages import Ready
+
+    with qtbot.waitSignal(main_window.voice_windows.voice.message, timeout=60_000,
+                          check_params_cb=lambda m: isinstance(m, Ready)):  # fmt: skip
+        live = main_window.voice_windows.show_live()  # a warm model, as after a first use
+    live.start()
+    qtbot.waitUntil(lambda: live.state == "live", timeout=30_000)
+    virtual_mic.speak(clip_wav).wait()
+    with qtbot.waitSignal(live.saved, timeout=30_000) as saved:
+        main_window.close()  # quits mid-recording: the last decode runs before the window goes
+    assert saved.args[0] is not None
+    [title] = _titles()
+    assert title.startswith("Live ")
+    from stenogram.ui import library_access
+
+    kept = library_access.load_transcript(saved.args[0])
+    assert words(kept.text)[-1] == "paul"
+    assert [p.name.endswith(".partial.wav") for p in recordings_dir().iterdir()] == [False]
+
+
 def test_recovery_dialog_offers_a_recording_whose_process_was_killed(
     qtbot, tmp_path, virtual_mic, tiny_en, stenogram_home
 ):

@@ -28,7 +28,7 @@ from stenogram.ui import library_access
 from stenogram.ui import settings as S
 from stenogram.ui.qt_clipboard import QtClipboard
 from stenogram.ui.qt_level_meter import QtLevelMeter
-from stenogram.ui.qt_voice import QtVoice
+from stenogram.ui.qt_voice import QtVoice, wait_until
 from stenogram.ui.qt_worker import IO_LANE, QtWorker
 from stenogram.ui.settings import Settings
 from stenogram.ui.voice_messages import (
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DICTATION_KEYS = "Ctrl+Alt+D"  # ⌥⌘D on macOS (Qt maps Ctrl to ⌘ there)
 TITLE_WORDS = 6  # words of the text in a dictation's library title
 NOTHING_HEARD = "Didn't hear anything."
+FINISH_ON_QUIT_MS = 15_000  # quitting waits this long for a dictation being transcribed
 
 
 def shortcut_text() -> str:
@@ -76,6 +77,7 @@ class QtDictationWindow(QWidget):
         self.session: int | None = None
         self.state = "idle"
         self.last: DictationDone | None = None
+        self._closing = False
         self._build()
         self.voice.message.connect(self._on_message)
         self._set_state("idle")
@@ -208,6 +210,9 @@ class QtDictationWindow(QWidget):
             lib = library_access.library()
             return None if lib is None else lib.add_transcript(done.transcript, title=title)
 
+        if self._closing:  # the worker is about to stop: save now, it takes milliseconds
+            self.saved.emit(save(None, None))
+            return
         task = self.worker.run(save, "keep dictation", lane=IO_LANE)
         task.succeeded.connect(self.saved.emit)
         task.failed.connect(lambda exc: self.note.setText(
@@ -250,8 +255,11 @@ class QtDictationWindow(QWidget):
         self.stop()  # the words said so far are still transcribed and kept
         super().closeEvent(event)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_ms: int = FINISH_ON_QUIT_MS) -> None:
+        """Quitting mid-dictation: the words said so far are transcribed and kept first."""
+        self._closing = True
         self.stop()
+        wait_until(lambda: self.session is None, timeout_ms)
         self.voice.message.disconnect(self._on_message)
 
 

@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
 from stenogram.ui import library_access
 from stenogram.ui.qt_level_meter import QtLevelMeter
 from stenogram.ui.qt_live_text import QtLiveText
-from stenogram.ui.qt_voice import QtVoice
+from stenogram.ui.qt_voice import QtVoice, wait_until
 from stenogram.ui.qt_worker import IO_LANE, QtWorker
 from stenogram.ui.timefmt import format_ms
 from stenogram.ui.voice_messages import Committed, Level, LiveDone, Problem, Started, Tentative
+
+FINISH_ON_QUIT_MS = 15_000  # quitting waits this long for the last decode of a live recording
 
 
 class QtLiveView(QWidget):
@@ -48,6 +50,7 @@ class QtLiveView(QWidget):
         self.session: int | None = None
         self.state = "idle"
         self.done: LiveDone | None = None
+        self._closing = False
         self._build()
         self.voice.message.connect(self._on_message)
         self._set_state("idle")
@@ -188,6 +191,9 @@ class QtLiveView(QWidget):
             lib = library_access.library()
             return None if lib is None else lib.add_transcript(done.transcript, title=title)
 
+        if self._closing:  # the worker is about to stop: save now, it takes milliseconds
+            self.saved.emit(save(None, None))
+            return
         task = self.worker.run(save, "keep live transcript", lane=IO_LANE)
         task.succeeded.connect(self.saved.emit)
         task.failed.connect(lambda exc: self.note.setText(
@@ -211,6 +217,9 @@ class QtLiveView(QWidget):
         self.stop()  # closing never loses a recording: it is finished and kept
         super().closeEvent(event)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_ms: int = FINISH_ON_QUIT_MS) -> None:
+        """Quitting mid-recording: finish it and keep the live text in the library first."""
+        self._closing = True
         self.stop()
+        wait_until(lambda: self.session is None, timeout_ms)
         self.voice.message.disconnect(self._on_message)

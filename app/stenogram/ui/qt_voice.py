@@ -7,9 +7,10 @@ only the messages of the session they started.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from stenogram.ui.voice_process import VoiceProcess
 
@@ -46,3 +47,16 @@ class QtVoice(QObject):
         self.process.remove_listener(self.message.emit)
         if self._owns_process:
             self.process.close()
+
+
+def wait_until(done: Callable[[], bool], timeout_ms: int) -> bool:
+    """Runs the event loop until ``done()`` (or the timeout); for finishing work while closing."""
+    loop = QEventLoop()
+    timer = QTimer(interval=20)
+    timer.timeout.connect(lambda: loop.quit() if done() else None)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    if not done():
+        timer.start()
+        loop.exec()
+        timer.stop()
+    return done()
