@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -260,6 +261,16 @@ def test_global_shortcut_is_a_clear_no_op_off_macos(qtbot):
     assert isinstance(shortcut, NoGlobalShortcut)
     assert shortcut.register(lambda: None) is False and not shortcut.active
     assert "macOS" in shortcut.note and "Ctrl+Alt+D" in shortcut.note
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="registers a real hot key on macOS")
+def test_macos_hot_key_without_carbon_fails_with_a_note_not_a_crash():
+    from stenogram.ui.global_shortcut import CarbonHotKey
+
+    hot_key = CarbonHotKey()
+    assert hot_key.register(lambda: None) is False and not hot_key.active
+    assert "in front" in hot_key.note
+    hot_key.unregister()  # harmless when nothing was registered
 
 
 def test_live_view_with_a_missing_model_says_so_and_still_keeps_the_recording(qtbot, main_window):

@@ -71,6 +71,7 @@ class CarbonHotKey:
         self._carbon: Any = None
         self._handler: Any = None  # kept alive: Carbon holds only a raw pointer to it
         self._hotkey = ctypes.c_void_p()
+        self._handler_ref = ctypes.c_void_p()  # removed again on unregister
         self._callback: Callable[[], None] | None = None
 
     def register(self, callback: Callable[[], None]) -> bool:
@@ -81,7 +82,7 @@ class CarbonHotKey:
             spec = _EventTypeSpec(_KEYBOARD_CLASS, _HOTKEY_PRESSED)
             target = self._carbon.GetApplicationEventTarget()
             status = self._carbon.InstallEventHandler(target, self._handler, 1, ctypes.byref(spec),
-                                                      None, None)  # fmt: skip
+                                                      None, ctypes.byref(self._handler_ref))  # fmt: skip
             if status == 0:
                 status = self._carbon.RegisterEventHotKey(
                     _KVK_ANSI_D, _CMD_KEY | _OPTION_KEY, _HotKeyID(_SIGNATURE, 1), target, 0,
@@ -105,8 +106,14 @@ class CarbonHotKey:
         return 0
 
     def unregister(self) -> None:
-        if self.active and self._carbon is not None:
-            self._carbon.UnregisterEventHotKey(self._hotkey)
+        # Both go before the ctypes callback can be freed: Carbon keeps only its raw pointer.
+        if self._carbon is not None:
+            if self._hotkey:
+                self._carbon.UnregisterEventHotKey(self._hotkey)
+                self._hotkey = ctypes.c_void_p()
+            if self._handler_ref:
+                self._carbon.RemoveEventHandler(self._handler_ref)
+                self._handler_ref = ctypes.c_void_p()
         self.active = False
 
 
@@ -118,9 +125,10 @@ def _load_carbon() -> Any:
     carbon.GetApplicationEventTarget.restype = ctypes.c_void_p
     carbon.InstallEventHandler.argtypes = [
         ctypes.c_void_p, _Handler, ctypes.c_ulong, ctypes.POINTER(_EventTypeSpec),
-        ctypes.c_void_p, ctypes.c_void_p,
+        ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
     ]  # fmt: skip
     carbon.InstallEventHandler.restype = ctypes.c_int32
+    carbon.RemoveEventHandler.argtypes = [ctypes.c_void_p]
     carbon.RegisterEventHotKey.argtypes = [
         ctypes.c_uint32, ctypes.c_uint32, _HotKeyID, ctypes.c_void_p, ctypes.c_uint32,
         ctypes.POINTER(ctypes.c_void_p),
