@@ -280,6 +280,17 @@ def test_live_view_with_a_missing_model_says_so_and_still_keeps_the_recording(qt
     qtbot.waitUntil(lambda: "Live text stopped" in live.note.text(), timeout=30_000)
     assert "no-such-model" in live.note.text()
     assert live.state == "live"  # the recording goes on
+    # Pause reaches the recorder: the recorded length stops growing until Resume.
+    qtbot.waitUntil(lambda: live.elapsed.text() != "0:00", timeout=10_000)
+    live.pause_button.click()
+    assert live.state == "paused" and live.pause_button.text() == "Resume"
+    qtbot.wait(400)
+    paused_at = live.elapsed.text()
+    qtbot.wait(1200)  # several level messages, each with the recorded length
+    assert live.elapsed.text() == paused_at
+    live.pause_button.click()
+    assert live.state == "live"
+    qtbot.waitUntil(lambda: live.elapsed.text() != paused_at, timeout=5000)
     with qtbot.waitSignal(live.finished, timeout=30_000) as done:
         live.stop()
     assert done.args[0].audio_path.is_file()
