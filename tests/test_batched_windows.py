@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from mlx_whisper.decoding import DecodingOptions
 
-from stenogram.core.engine import VAD_MIN_SILENCE_MS, VAD_PAD_MS
 from stenogram.core.log_mel import compute_log_mel
 from stenogram.core.media import load_audio
+from stenogram.core.speech_input import VAD_MIN_SILENCE_MS, VAD_PAD_MS
 from stenogram.core.speech_map import pack_speech
 from stenogram.core.vad import VadOptions, detect_speech
 from stenogram.core.window_batches import Window, decode_in_batches, plan_windows

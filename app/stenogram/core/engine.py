@@ -8,6 +8,7 @@ of ``quality``. Nothing here knows about Qt.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stenogram.core.log_mel import FRAMES_PER_SECOND, N_FRAMES, SAMPLE_RATE, compute_log_mel
+from stenogram.core.log_mel import FRAMES_PER_SECOND, N_FRAMES, SAMPLE_RATE, log_mel_features
 from stenogram.core.quality import (
     QualityThresholds,
     clamp_words,
@@ -23,16 +24,14 @@ from stenogram.core.quality import (
     cut_segment_loops,
     flags_for,
 )
-from stenogram.core.speech_map import SpeechMap, pack_speech
+from stenogram.core.speech_input import prepare_speech
+from stenogram.core.speech_map import SpeechMap
 from stenogram.core.transcript import Segment, Transcript, Word, utc_now
 from stenogram.core.whisper_runtime import DecodeCancelled, WhisperRuntime
 
 DEFAULT_MODEL = "tiny.en"
-# Speech regions keep this much audio around them: Whisper needs the soft onsets and a
-# breath of context (faster-whisper's default); pauses shorter than the silence stay inside.
-VAD_PAD_MS = 400
-VAD_MIN_SILENCE_MS = 1000
 AUTO_BATCH_SIZE = 8  # decoder rows per step; see bench/RESULTS.md
+BATCH_MEMORY_BYTES = 160 * 2**20  # cross-attention keys and values of all rows in a batch
 SPEAKER_SHARE = 0.15  # of the progress bar, for labelling speakers after transcription
 # On a Metal GPU a beam of five costs little over greedy; on a CPU greedy is the default
 # (see bench/RESULTS.md for the measurements behind this choice).
@@ -159,27 +158,23 @@ class Transcriber:
     ) -> Transcript:
         progress(0.0)
         _check_options(options)
-        audio, media_path = _load_media(media)
+        heard = prepare_speech(media, vad=options.vad, keep_recording=options.speakers)
         _check_cancel(cancel)
         runtime = self.load(options.model)
         language = _language_for(runtime, options)
-        speech, speech_map = _speech_only(audio, options.vad)
-        duration_ms = round(len(audio) * 1000 / SAMPLE_RATE)
-        if not options.speakers:
-            del audio  # the packed speech is all that is needed from here on
+        speech_map = heard.speech_map
         transcript = Transcript(
             language=language,
-            media_path=media_path,
+            media_path=heard.media_path,
             model=options.model,
             options=options.to_dict(),
-            duration_ms=duration_ms,
+            duration_ms=heard.duration_ms,
         )
-        if len(speech) < SAMPLE_RATE // 10:  # under 100 ms of speech: nothing to say
+        if len(heard.speech) < SAMPLE_RATE // 10:  # under 100 ms of speech: nothing to say
             transcript.language = language or "en"
             progress(1.0)
             return transcript
-        mel = compute_log_mel(speech, runtime.model.dims.n_mels)
-        del speech
+        mel = log_mel_features(heard.speech, runtime.model.dims.n_mels)
         _check_cancel(cancel)
         if language is None:
             features = runtime.encode(mel.window(0, min(N_FRAMES, mel.n_frames)))
@@ -191,7 +186,7 @@ class Transcriber:
         segments = [_to_segment(r, speech_map) for r in raw]
         transcript.segments = self._guarded(segments)
         if options.speakers:
-            _label_speakers(transcript, audio, options, _scaled(progress, 1.0 - share, 1.0), cancel)
+            _label_speakers(transcript, heard.recording, options, _scaled(progress, 1.0 - share, 1.0), cancel)
         transcript.modified = utc_now()
         progress(1.0)
         return transcript
@@ -204,13 +199,29 @@ class Transcriber:
         return [_with_flags(s, t) for s in segments]
 
 
-def _batch_size(options: TranscribeOptions, base, n_frames: int) -> int:
-    """How many windows to decode at once; 1 runs Whisper's sequential, prompted loop."""
+def _batch_size(options: TranscribeOptions, base, n_frames: int, dims) -> int:
+    """How many windows to decode at once; 1 runs Whisper's sequential, prompted loop.
+
+    Each row of a batch holds its window's cross-attention keys and values for every decoder
+    layer; the batch is as large as AUTO_BATCH_SIZE rows, or as fits BATCH_MEMORY_BYTES.
+    """
     if options.batch_size is not None:
         return options.batch_size
     if base.beam_size or not options.vad or n_frames <= N_FRAMES:
         return 1  # beams batch within a window; one window has nothing to batch with
-    return AUTO_BATCH_SIZE
+    bytes_per_value = 2 if base.fp16 else 4
+    per_row = dims.n_text_layer * 2 * dims.n_audio_ctx * dims.n_text_state * bytes_per_value
+    budget = BATCH_MEMORY_BYTES
+    if base.fp16:  # a Mac's GPU shares the machine's memory, usually many gigabytes of it
+        budget = max(budget, _physical_memory() // 32)
+    return max(1, min(AUTO_BATCH_SIZE, budget // per_row))
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def _scaled(progress: ProgressCallback, low: float, high: float) -> ProgressCallback:
@@ -273,15 +284,6 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise TranscriptionCancelled
 
 
-def _load_media(media: str | Path | np.ndarray) -> tuple[np.ndarray, str | None]:
-    if isinstance(media, np.ndarray):
-        return np.ascontiguousarray(media, dtype=np.float32).reshape(-1), None
-    from stenogram.core.media import load_audio
-
-    path = Path(media)
-    return load_audio(path), str(path)
-
-
 def _language_for(runtime: WhisperRuntime, options: TranscribeOptions) -> str | None:
     from mlx_whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
 
@@ -303,16 +305,6 @@ def _language_for(runtime: WhisperRuntime, options: TranscribeOptions) -> str | 
             )
         return "en"
     return language
-
-
-def _speech_only(audio: np.ndarray, use_vad: bool) -> tuple[np.ndarray, SpeechMap | None]:
-    if not use_vad:
-        return audio, None
-    from stenogram.core.vad import VadOptions, detect_speech
-
-    regions = detect_speech(audio, VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS))
-    packed, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
-    return packed, speech_map
 
 
 def _decode(
@@ -349,7 +341,7 @@ def _decode(
         initial_prompt=options.initial_prompt,
     )
     total = max(1, mel.n_frames)
-    batch_size = _batch_size(options, base, mel.n_frames)
+    batch_size = _batch_size(options, base, mel.n_frames, runtime.model.dims)
     if batch_size > 1 and speech_starts:
         from stenogram.core.window_batches import decode_in_batches
 

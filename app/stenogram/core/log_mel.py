@@ -23,6 +23,7 @@ N_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 frames in a window
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP_LENGTH  # 100
 DYNAMIC_RANGE = 8.0  # log10 units kept below the loudest frame
 FRAMES_PER_BLOCK = 6000  # 60 s of frames per STFT block: bounded temporaries
+KEEP_FRAMES_UP_TO = 10 * 60 * FRAMES_PER_SECOND  # longer audio computes features per window
 
 
 @cache
@@ -57,6 +58,49 @@ class LogMel:
         part = self.frames[start : start + min(length, N_FRAMES)]
         out[: len(part)] = part
         return out
+
+
+class LazyLogMel:
+    """The same features as ``LogMel``, computed window by window when they are asked for.
+
+    One pass finds the global maximum (Whisper's normaliser) without keeping any frames; a
+    window's frames are then computed on demand: an hour of speech keeps no 115 MB feature
+    array, only its audio.
+    """
+
+    def __init__(self, audio: np.ndarray, n_mels: int = 80) -> None:
+        self._audio = np.asarray(audio, dtype=np.float32)
+        self._filters = mel_filters(n_mels)
+        self.n_mels = n_mels
+        self.n_frames = len(self._audio) // HOP_LENGTH
+        self._floor = _global_peak(self._audio, self.n_frames, self._filters) - DYNAMIC_RANGE
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_frames / FRAMES_PER_SECOND
+
+    def window(self, start: int, length: int = N_FRAMES) -> np.ndarray:
+        out = np.zeros((N_FRAMES, self.n_mels), dtype=np.float32)
+        last = min(self.n_frames, start + min(length, N_FRAMES))
+        if last > start:
+            block = _log_mel_block(self._audio, start, last, self._filters)
+            out[: last - start] = (np.maximum(block, self._floor) + 4.0) / 4.0
+        return out
+
+
+def _global_peak(audio: np.ndarray, n_frames: int, filters: np.ndarray) -> float:
+    peak = -np.inf
+    for first in range(0, n_frames, FRAMES_PER_BLOCK):
+        last = min(n_frames, first + FRAMES_PER_BLOCK)
+        peak = max(peak, float(_log_mel_block(audio, first, last, filters).max(initial=-np.inf)))
+    return peak
+
+
+def log_mel_features(audio: np.ndarray, n_mels: int = 80) -> LogMel | LazyLogMel:
+    """Features kept whole for audio up to ten minutes, computed per window beyond that."""
+    if len(audio) // HOP_LENGTH > KEEP_FRAMES_UP_TO:
+        return LazyLogMel(audio, n_mels)
+    return compute_log_mel(audio, n_mels)
 
 
 def compute_log_mel(audio: np.ndarray, n_mels: int = 80) -> LogMel:

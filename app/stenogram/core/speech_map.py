@@ -7,7 +7,7 @@ A short pause is kept between regions so that the model still hears a boundary t
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,19 +64,41 @@ class SpeechMap:
         return min(piece.original_end + into_pause, later.original_start) / SAMPLE_RATE
 
 
+def plan_pieces(regions: Sequence[tuple[int, int]], length: int, pause_samples: int = JOIN_PAUSE_SAMPLES) -> SpeechMap:
+    """Where each region of a ``length``-sample recording goes when laid end to end."""
+    pieces: list[Piece] = []
+    cursor = 0
+    for start, end in regions:
+        start, end = max(0, start), min(length, end)
+        if end > start:
+            pieces.append(Piece(cursor, start, end - start))
+            cursor += end - start + pause_samples
+    return SpeechMap(tuple(pieces))
+
+
 def pack_speech(
     audio: np.ndarray,
     regions: Sequence[tuple[int, int]],
     pause_samples: int = JOIN_PAUSE_SAMPLES,
 ) -> tuple[np.ndarray, SpeechMap]:
     """Concatenate ``audio[start:end]`` for each region with short pauses between them."""
-    regions = [(max(0, s), min(len(audio), e)) for s, e in regions if e > s]
-    total = sum(e - s for s, e in regions) + pause_samples * max(0, len(regions) - 1)
-    packed = np.zeros(total, dtype=np.float32)
-    pieces: list[Piece] = []
-    cursor = 0
-    for start, end in regions:
-        packed[cursor : cursor + end - start] = audio[start:end]
-        pieces.append(Piece(cursor, start, end - start))
-        cursor += end - start + pause_samples
-    return packed, SpeechMap(tuple(pieces))
+    speech_map = plan_pieces(regions, len(audio), pause_samples)
+    packed = np.zeros(speech_map.packed_length, dtype=np.float32)
+    for p in speech_map.pieces:
+        packed[p.packed_start : p.packed_end] = audio[p.original_start : p.original_end]
+    return packed, speech_map
+
+
+def pack_speech_streamed(chunks: Iterable[np.ndarray], speech_map: SpeechMap) -> np.ndarray:
+    """``pack_speech`` of audio arriving in chunks: only the speech is ever held in memory."""
+    packed = np.zeros(speech_map.packed_length, dtype=np.float32)
+    offset = 0
+    for chunk in chunks:
+        end = offset + len(chunk)
+        for p in speech_map.pieces:
+            lo, hi = max(p.original_start, offset), min(p.original_end, end)
+            if hi > lo:
+                at = p.packed_start + lo - p.original_start
+                packed[at : at + hi - lo] = chunk[lo - offset : hi - offset]
+        offset = end
+    return packed

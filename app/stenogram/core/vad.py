@@ -14,7 +14,7 @@ below ``neg_threshold``; regions shorter than ``min_speech_ms`` are dropped.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -149,6 +149,27 @@ def speech_probabilities(audio: np.ndarray) -> np.ndarray:
     audio = _as_mono16k(audio)
     model = _model()
     return np.fromiter((model.frame(f) for f in _frames(audio)), dtype=np.float32)
+
+
+def stream_speech_probabilities(chunks: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:
+    """``speech_probabilities`` of audio that arrives in chunks, and its length in samples.
+
+    The same frames and the same recurrent state as one call on the whole signal, so the
+    regions found are identical; only one chunk is held at a time (for hour-long files).
+    """
+    model = _model()
+    probs: list[float] = []
+    pending = np.zeros(0, dtype=np.float32)
+    total = 0
+    for chunk in chunks:
+        chunk = _as_mono16k(chunk)
+        total += len(chunk)
+        pending = np.concatenate([pending, chunk])
+        n_full = len(pending) // FRAME_SAMPLES
+        probs += [model.frame(f) for f in _frames(pending[: n_full * FRAME_SAMPLES])]
+        pending = pending[n_full * FRAME_SAMPLES :]
+    probs += [model.frame(f) for f in _frames(pending)]
+    return np.asarray(probs, dtype=np.float32), total
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""What the model will hear: the recording decoded, and (with VAD) only its speech, packed.
+
+Long recordings are read twice, as streams, instead of being held whole: once to find the
+speech, once to copy it out. Memory then follows the amount of speech, not the file's length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stenogram.core.log_mel import SAMPLE_RATE
+from stenogram.core.speech_map import SpeechMap, pack_speech, pack_speech_streamed, plan_pieces
+
+# Speech regions keep this much audio around them: Whisper needs the soft onsets and a
+# breath of context (faster-whisper's default); pauses shorter than the silence stay inside.
+VAD_PAD_MS = 400
+VAD_MIN_SILENCE_MS = 1000
+STREAM_AFTER_MS = 10 * 60 * 1000  # recordings longer than this are streamed twice
+STREAM_CHUNK_S = 30.0
+
+
+@dataclass
+class SpeechInput:
+    speech: np.ndarray  # 16 kHz mono float32: the packed speech, or the whole recording
+    speech_map: SpeechMap | None  # where the packed speech came from; None without VAD
+    duration_ms: int  # of the whole recording
+    media_path: str | None
+    recording: np.ndarray | None = None  # the whole recording, when it was asked to be kept
+
+
+def vad_options():
+    from stenogram.core.vad import VadOptions
+
+    return VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS)
+
+
+def prepare_speech(media: str | Path | np.ndarray, *, vad: bool, keep_recording: bool = False) -> SpeechInput:
+    """Decode ``media`` (a path or 16 kHz samples) and, with ``vad``, keep only its speech."""
+    if isinstance(media, np.ndarray):
+        audio = np.ascontiguousarray(media, dtype=np.float32).reshape(-1)
+        return _from_audio(audio, None, vad, keep_recording)
+    from stenogram.core.media import load_audio, probe
+
+    path = Path(media)
+    if vad and not keep_recording and probe(path).duration_ms > STREAM_AFTER_MS:
+        return _streamed(path)
+    return _from_audio(load_audio(path), str(path), vad, keep_recording)
+
+
+def _from_audio(audio: np.ndarray, media_path: str | None, vad: bool, keep: bool) -> SpeechInput:
+    duration_ms = round(len(audio) * 1000 / SAMPLE_RATE)
+    if not vad:
+        return SpeechInput(audio, None, duration_ms, media_path, audio if keep else None)
+    from stenogram.core.vad import detect_speech
+
+    regions = detect_speech(audio, vad_options())
+    speech, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
+    return SpeechInput(speech, speech_map, duration_ms, media_path, audio if keep else None)
+
+
+def _streamed(path: Path) -> SpeechInput:
+    from stenogram.core.media import stream_audio
+    from stenogram.core.vad import regions_from_probabilities, stream_speech_probabilities
+
+    probabilities, length = stream_speech_probabilities(stream_audio(path, STREAM_CHUNK_S))
+    regions = regions_from_probabilities(probabilities, length, vad_options())
+    speech_map = plan_pieces([(r.start, r.end) for r in regions], length)
+    speech = pack_speech_streamed(stream_audio(path, STREAM_CHUNK_S), speech_map)
+    return SpeechInput(speech, speech_map, round(length * 1000 / SAMPLE_RATE), str(path))
