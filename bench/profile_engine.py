@@ -1,0 +1,267 @@
+"""Where our engine spends its time on one clip: start-up, then each stage of a transcription.
+
+Three views, all on the same clip and model:
+1. start-up: ``python -X importtime`` of the engine module and the time to load the model;
+2. stages: the engine's own calls (VAD, log-Mel, encoder, decoder, alignment) timed by
+   wrapping them in this process (the engine's files are not touched), with tokens counted;
+3. inside one window's token loop, each step's pieces evaluated one by one (decoder forward,
+   each logit filter, the greedy update), which shows what MLX's lazy evaluation hides;
+and a pyinstrument profile of the whole transcription (when pyinstrument is installed).
+
+    .venv/bin/python bench/profile_engine.py --model tiny.en --clip en_long_librispeech
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_clips import REPO, SHARED_AUDIO  # noqa: E402
+from bench_models import prepare  # noqa: E402
+
+OUT = REPO / "bench" / "out"
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    @contextmanager
+    def time(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - t0
+            self.calls[name] += 1
+
+    def wrap(self, owner, attr: str, name: str) -> None:
+        original = getattr(owner, attr)
+
+        def timed(*args, **kwargs):
+            with self.time(name):
+                return original(*args, **kwargs)
+
+        setattr(owner, attr, timed)
+
+
+def startup(model_dir: Path) -> list[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "app"))
+    code = (
+        "import time; t=time.perf_counter();"
+        "from stenogram.core.engine import Transcriber; t1=time.perf_counter();"
+        f"Transcriber().load({str(model_dir)!r}); t2=time.perf_counter();"
+        "print(f'IMPORT {t1-t:.3f} LOAD {t2-t1:.3f}')"
+    )
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []
+    for line in run.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[0].startswith("import time:") and parts[1].strip().isdigit():
+            rows.append((int(parts[1]), parts[2].rstrip()))
+    rows.sort(reverse=True)
+    lines = [f"start-up: {run.stdout.strip()} (seconds; engine import, then model load)"]
+    lines += ["slowest imports (cumulative µs):"]
+    lines += [f"  {us / 1e6:7.3f} s {name}" for us, name in rows[:12]]
+    # the engine module alone imports neither mlx nor mlx_whisper: they come with load()
+    return lines
+
+
+def stages(model_dir: Path, clip: Path, vad: bool) -> tuple[list[str], object]:
+    """Time the engine's own stages by wrapping its collaborators in this process."""
+    import stenogram.core.engine as engine
+    import stenogram.core.vad as vad_module
+    from stenogram.core.engine import TranscribeOptions, Transcriber
+    from stenogram.core.media import load_audio
+    from stenogram.core.whisper_runtime import WhisperRuntime
+
+    sw = Stopwatch()
+    tokens = {"n": 0, "windows": 0}
+    original_decode = WhisperRuntime.decode
+
+    def counted_decode(self, features, options, cancel=None):
+        with sw.time("decoder (token loop)"):
+            result = original_decode(self, features, options, cancel)
+        tokens["n"] += len(result.tokens) + 1  # + the end-of-text step
+        tokens["windows"] += 1
+        return result
+
+    WhisperRuntime.decode = counted_decode
+    sw.wrap(WhisperRuntime, "encode", "encoder")
+    sw.wrap(WhisperRuntime, "detect_language", "language detection")
+    sw.wrap(WhisperRuntime, "align_words", "word alignment")
+    sw.wrap(engine, "compute_log_mel", "log-Mel")
+    sw.wrap(vad_module, "detect_speech", "VAD")
+    sw.wrap(engine, "pack_speech", "pack speech")
+    audio = load_audio(clip)
+    t = Transcriber()
+    options = TranscribeOptions(model=str(model_dir), vad=vad)
+    t.load(options.model)
+    t.transcribe(audio[: 16000 * 5], options)  # warm up
+    for key in list(sw.seconds):
+        sw.seconds[key], sw.calls[key] = 0.0, 0
+    tokens.update(n=0, windows=0)
+    results = {}
+    for words in (False, True):
+        opts = TranscribeOptions(model=str(model_dir), vad=vad, word_timestamps=words)
+        before = dict(sw.seconds)
+        t0 = time.perf_counter()
+        transcript = t.transcribe(audio, opts)
+        results[words] = (
+            time.perf_counter() - t0,
+            {k: sw.seconds[k] - before.get(k, 0.0) for k in sw.seconds},
+        )
+        if not words:
+            n_tokens, n_windows = tokens["n"], tokens["windows"]
+    duration = len(audio) / 16000
+    lines = [f"clip {clip.name}: {duration:.1f} s of audio, VAD {'on' if vad else 'off'}"]
+    for words, (total, parts) in results.items():
+        lines.append(f"  word_timestamps={words}: total {total:.2f} s (RTF {total / duration:.3f})")
+        accounted = 0.0
+        for name, seconds in sorted(parts.items(), key=lambda kv: -kv[1]):
+            if seconds:
+                accounted += seconds
+                lines.append(f"    {name:22s} {seconds:7.3f} s  {100 * seconds / total:5.1f}%")
+        lines.append(f"    {'rest (Python, guards)':22s} {total - accounted:7.3f} s")
+    dec = results[False][1].get("decoder (token loop)", 0.0)
+    lines.append(
+        f"  decoder: {n_tokens} token steps in {n_windows} windows: "
+        f"{1000 * dec / max(1, n_tokens):.1f} ms per token"
+    )
+    return lines, transcript
+
+
+def token_step_breakdown(model_dir: Path, clip: Path) -> list[str]:
+    """One window's token loop with every piece of each step evaluated on its own."""
+    import mlx.core as mx
+    from mlx_whisper.decoding import DecodingOptions, DecodingTask
+
+    from stenogram.core.log_mel import compute_log_mel
+    from stenogram.core.media import load_audio
+    from stenogram.core.whisper_runtime import WhisperRuntime
+
+    runtime = WhisperRuntime(model_dir)
+    mel = compute_log_mel(load_audio(clip), runtime.model.dims.n_mels)
+    features = runtime.encode(mel.window(0))
+    options = DecodingOptions(language="en", fp16=False)
+    sw = Stopwatch()
+
+    def timed_filter(original, name: str):
+        def apply(lg, tk):
+            with sw.time(name):
+                out = original(lg, tk)
+                mx.eval(out)
+            return out
+
+        return apply
+
+    def run_once() -> int:
+        task = DecodingTask(runtime.model, options)
+        original_logits = task.inference.logits
+
+        def logits(tokens, audio_features):
+            with sw.time("decoder forward (all layers + vocab projection)"):
+                out = original_logits(tokens, audio_features)
+                mx.eval(out)
+            return out
+
+        task.inference.logits = logits
+        for f in task.logit_filters:
+            f.apply = timed_filter(f.apply, f"logit filter {type(f).__name__}")
+        original_update = task.decoder.update
+
+        def update(tokens, lg, sum_logprobs):
+            with sw.time("greedy update (log_softmax, argmax)"):
+                out = original_update(tokens, lg, sum_logprobs)
+                mx.eval(*out)
+            return out
+
+        task.decoder.update = update
+        t0 = time.perf_counter()
+        result = task.run(features)[0]
+        sw.seconds["whole loop (forced sync)"] += time.perf_counter() - t0
+        return len(result.tokens) + 1
+
+    run_once()  # warm up
+    sw.seconds.clear()
+    sw.calls.clear()
+    t0 = time.perf_counter()
+    plain = runtime.decode(features, options)
+    plain_s = time.perf_counter() - t0
+    steps = run_once()
+    lines = [
+        f"token loop, first window of {clip.name}: {steps} steps; unmodified loop "
+        f"{plain_s:.3f} s = {1000 * plain_s / (len(plain.tokens) + 1):.1f} ms per token"
+    ]
+    for name, seconds in sorted(sw.seconds.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {name:48s} {seconds:7.3f} s  {1000 * seconds / steps:6.2f} ms/step")
+    return lines
+
+
+def pyinstrument_profile(model_dir: Path, clip: Path, vad: bool) -> list[str]:
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return ["pyinstrument is not installed (pip install pyinstrument)"]
+    from stenogram.core.engine import TranscribeOptions, Transcriber
+    from stenogram.core.media import load_audio
+
+    audio = load_audio(clip)
+    t = Transcriber()
+    options = TranscribeOptions(model=str(model_dir), vad=vad)
+    t.transcribe(audio[: 16000 * 5], options)
+    profiler = Profiler(interval=0.002)
+    profiler.start()
+    t.transcribe(audio, options)
+    profiler.stop()
+    OUT.mkdir(parents=True, exist_ok=True)
+    html = OUT / f"profile-{model_dir.name}-{clip.stem}.html"
+    html.write_text(profiler.output_html(), encoding="utf-8")
+    text = profiler.output_text(unicode=True, color=False, show_all=False)
+    (OUT / f"profile-{model_dir.name}-{clip.stem}.txt").write_text(text, encoding="utf-8")
+    return [f"pyinstrument: {html.relative_to(REPO)}", text]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", default="tiny.en")
+    p.add_argument("--clip", default="en_long_librispeech")
+    p.add_argument("--no-vad", action="store_true")
+    p.add_argument("--skip", default="", help="comma list of: startup,stages,steps,pyinstrument")
+    args = p.parse_args()
+    skip = set(args.skip.split(","))
+    model_dir = prepare(args.model).mlx
+    clip = SHARED_AUDIO / f"{args.clip}.flac"
+    if not clip.exists():
+        clip = Path(args.clip)
+    vad = not args.no_vad
+    from stenogram.core.mlx_runtime import ensure_mlx
+
+    if "startup" not in skip:
+        print("\n".join(startup(model_dir)), flush=True)
+    ensure_mlx()
+    if "stages" not in skip:
+        print("\n".join(stages(model_dir, clip, vad)[0]), flush=True)
+    if "steps" not in skip:
+        print("\n".join(token_step_breakdown(model_dir, clip)), flush=True)
+    if "pyinstrument" not in skip:
+        print("\n".join(pyinstrument_profile(model_dir, clip, vad)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
