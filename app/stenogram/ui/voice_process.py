@@ -45,16 +45,32 @@ CRASH_MESSAGE = (
 Listener = Callable[[Any], None]
 
 
+class _Child:
+    """One spawned child, its command pipe, and the sessions it has in hand."""
+
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that runs Qt threads
+        child_in, self.conn = ctx.Pipe(duplex=False)
+        self.events, child_out = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_child_main, args=(child_in, child_out), daemon=True,
+                                name="stenogram-voice")  # fmt: skip
+        self.proc.start()
+        child_in.close()
+        child_out.close()
+        self.active: set[int] = set()  # sessions started and not yet finished
+
+    def alive(self) -> bool:
+        return self.proc.is_alive()
+
+
 class VoiceProcess:
     """The app's handle on the voice child. Thread-safe; messages reach listeners on a thread."""
 
     def __init__(self) -> None:
-        self._proc: Any = None
-        self._send_conn: Any = None
+        self._child: _Child | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._active: set[int] = set()  # sessions started and not yet finished
 
     # -- listeners -------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -68,90 +84,94 @@ class VoiceProcess:
     def start_dictation(self, options: dict[str, Any], **kw: Any) -> int:
         """Starts listening; returns the session id its messages carry."""
         session = next(self._ids)
-        self._command(StartDictation(session, dict(options), **kw), session)
+        self._start(StartDictation(session, dict(options), **kw))
         return session
 
     def start_live(self, options: dict[str, Any], **kw: Any) -> int:
         session = next(self._ids)
-        self._command(StartLive(session, dict(options), **kw), session)
+        self._start(StartLive(session, dict(options), **kw))
         return session
 
     def stop(self, session: int) -> None:
-        self._command(Control(session, "stop"))
+        self._control(Control(session, "stop"))
 
     def pause(self, session: int) -> None:
-        self._command(Control(session, "pause"))
+        self._control(Control(session, "pause"))
 
     def resume(self, session: int) -> None:
-        self._command(Control(session, "resume"))
+        self._control(Control(session, "resume"))
 
     def warm_up(self, model: str) -> None:
-        self._command(WarmUp(model))
+        with self._lock:
+            child = self._ensure()
+            with contextlib.suppress(OSError, ValueError):
+                child.conn.send(WarmUp(model))
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        child = self._child
+        return child.proc.pid if child is not None else None
 
     @property
     def busy(self) -> bool:
-        return bool(self._active)
+        child = self._child
+        return child is not None and bool(child.active)
 
     def close(self, timeout_s: float = QUIT_GRACE_S) -> None:
         """Asks the child to finish its recording and quit; stops it by force after a while."""
         with self._lock:
-            proc, self._proc = self._proc, None
-            conn, self._send_conn = self._send_conn, None
-        if proc is None:
+            child, self._child = self._child, None
+        if child is None:
             return
         with contextlib.suppress(OSError, ValueError):
-            conn.send(Quit())
-        proc.join(timeout_s)
-        if proc.is_alive():
-            proc.kill()
-            proc.join(2)
+            child.conn.send(Quit())
+        child.proc.join(timeout_s)
+        if child.proc.is_alive():
+            child.proc.kill()
+            child.proc.join(2)
 
     # -- plumbing --------------------------------------------------------------------------
-    def _command(self, message: Any, new_session: int | None = None) -> None:
+    def _start(self, request: StartDictation | StartLive) -> None:
         with self._lock:
-            self._ensure()
-            if new_session is not None:
-                self._active.add(new_session)
+            child = self._ensure()
+            child.active.add(request.session)
             try:
-                self._send_conn.send(message)
-            except (OSError, ValueError):  # the child is gone: say so, a fresh one starts next time
-                self._proc = None
-                if new_session is not None:
-                    self._deliver(Problem(new_session, "crash", CRASH_MESSAGE))
+                child.conn.send(request)
+                return
+            except (OSError, ValueError):  # it died just now: a fresh one starts next time
+                child.active.discard(request.session)
+                self._child = None
+        self._deliver(Problem(request.session, "crash", CRASH_MESSAGE))
 
-    def _ensure(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            return
-        ctx = mp.get_context("spawn")  # never fork a process that runs Qt threads
-        child_in, self._send_conn = ctx.Pipe(duplex=False)
-        recv_conn, child_out = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child_main, args=(child_in, child_out), daemon=True,
-                           name="stenogram-voice")  # fmt: skip
-        proc.start()
-        child_in.close()
-        child_out.close()
-        self._proc = proc
-        threading.Thread(target=self._read, args=(proc, recv_conn), name="stenogram-voice-reader",
-                         daemon=True).start()  # fmt: skip
+    def _control(self, message: Control) -> None:
+        with self._lock:
+            child = self._child  # never start a child just to stop something
+            if child is None or message.session not in child.active:
+                return
+            with contextlib.suppress(OSError, ValueError):
+                child.conn.send(message)
 
-    def _read(self, proc: Any, conn: Any) -> None:
+    def _ensure(self) -> _Child:
+        if self._child is None or not self._child.alive():
+            self._child = _Child()
+            threading.Thread(target=self._read, args=(self._child,), name="stenogram-voice-reader",
+                             daemon=True).start()  # fmt: skip
+        return self._child
+
+    def _read(self, child: _Child) -> None:
         while True:
             try:
-                message = conn.recv()
+                message = child.events.recv()
             except (EOFError, OSError):
                 break
             if isinstance(message, (DictationDone, LiveDone)) or (
                 isinstance(message, Problem) and message.fatal
             ):
-                self._active.discard(message.session)
+                child.active.discard(message.session)
             self._deliver(message)
-        conn.close()
-        for session in sorted(self._active):  # it died with work in hand
-            self._active.discard(session)
+        child.events.close()
+        for session in sorted(child.active):  # it died with work in hand
+            child.active.discard(session)
             self._deliver(Problem(session, "crash", CRASH_MESSAGE))
 
     def _deliver(self, message: Any) -> None:
