@@ -180,6 +180,7 @@ class Transcriber:
             features = runtime.encode(mel.window(0, min(N_FRAMES, mel.n_frames)))
             language, _ = runtime.detect_language(features)
         transcript.language = language
+        runtime.reset_sampling()
         share = SPEAKER_SHARE if options.speakers else 0.0
         starts = speech_map.piece_start_frames() if speech_map else ()
         raw = _decode(runtime, mel, options, language, _scaled(progress, 0.0, 1.0 - share), cancel, starts)

@@ -28,6 +28,7 @@ class QualityThresholds:
     max_repeats: int = 2  # identical consecutive sentences kept before a loop is cut
     max_short_repeats: int = 4  # the same for a few words ("Hello." said thrice is speech)
     short_words: int = 3  # a segment of at most this many words counts as short
+    loop_gap_ms: int = 3000  # repeats further apart than this are said again, not a loop
     max_phrase_repeats: int = 3  # repeats of a phrase inside one segment before it is cut
 
 
@@ -70,7 +71,11 @@ def cut_segment_loops(segments: list[Segment], t: QualityThresholds) -> list[Seg
     out: list[Segment] = []
     run = 0
     for seg in segments:
-        same = bool(out) and _norm_all(seg.text.split()) == _norm_all(out[-1].text.split())
+        same = (
+            bool(out)
+            and seg.start_ms - out[-1].end_ms <= t.loop_gap_ms
+            and _norm_all(seg.text.split()) == _norm_all(out[-1].text.split())
+        )
         run = run + 1 if same else 1
         short = len(seg.text.split()) <= t.short_words
         if run > (t.max_short_repeats if short else t.max_repeats):

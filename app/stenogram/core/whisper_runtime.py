@@ -90,6 +90,12 @@ class WhisperRuntime:
         mx.eval(features)
         return features
 
+    def reset_sampling(self, seed: int = 0) -> None:
+        """Restart the sampler used by fallback temperatures: the same job, the same text."""
+        import mlx.core as mx
+
+        mx.random.seed(seed)
+
     def warm_up(self, *, word_timestamps: bool = True) -> None:
         """Run the encoder and one decoder step once; compile the word aligner if asked."""
         from mlx_whisper.decoding import DecodingOptions
