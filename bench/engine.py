@@ -186,7 +186,7 @@ def heading(args: argparse.Namespace) -> list[str]:
         f"Machine: {MACHINE} (python {platform.python_version()}). The machine is shared with "
         "other engineers' test runs on its 2 cores, so wall times are noisy (load average "
         f"{os.getloadavg()[0]:.1f} at the start). Command: `bench/engine.py "
-        f"{' '.join(sys.argv[1:])}`.",
+        f"{_command_line()}`.",
         "RTF = wall / audio duration (lower is faster); decoding the file (load_audio) is "
         "not timed; one untimed warm-up run on the shortest clip per engine, except "
         "mlx-defaults. Ratios: an engine's RTF divided by ours (VAD on) on the clips both ran.",
@@ -220,6 +220,19 @@ def render(path: Path) -> None:
     if longs:
         stop = next((r.result["stop_after"] for r in longs if "stop_after" in r.result), 1.0)
         print("\n".join(long_section(longs, stop)))
+
+
+def _command_line() -> str:
+    """This run's arguments, without the --note text (printed on its own line)."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--note":
+            skip = True
+        elif not arg.startswith("--note="):
+            args.append(arg)
+    return " ".join(args)
 
 
 def main(argv: list[str] | None = None) -> None:
