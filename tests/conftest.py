@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import stenogram.core  # noqa: F401  (loads OpenBLAS before any test module imports MLX)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import stenogram.core
 
 CORE = Path(stenogram.core.__file__).parent
@@ -57,3 +59,16 @@ def test_the_command_line_starts_without_mlx_or_qt():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OpenBLAS is preloaded on Linux only")
+def test_openblas_is_loaded_before_mlx_whoever_imports_it():
+    """MLX binds BLAS when first imported: a late preload leaves it 50-70x slower."""
+    code = (
+        "import stenogram.core.transcript\n"  # any core module, then MLX through mlx_whisper
+        "import mlx_whisper.decoding\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "print('openblas' in maps)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "True", result.stderr

@@ -23,21 +23,34 @@ OPENBLAS_CANDIDATES = (
 _lock = threading.Lock()
 _ready = False
 _openblas: Path | None = None
+_preload_tried = False
+
+
+def preload_blas() -> Path | None:
+    """Load OpenBLAS with RTLD_GLOBAL before anything imports MLX (Linux only; idempotent).
+
+    MLX binds its BLAS symbols when it is first imported, to whatever library is loaded then;
+    after that, preloading is too late and matrix products run on the CPU wheel's reference
+    BLAS, 50-70x slower. ``stenogram.core`` calls this when it is imported, so any program
+    that imports the core before MLX (or mlx_whisper) gets the fast path.
+    """
+    global _openblas, _preload_tried
+    with _lock:
+        if not _preload_tried and sys.platform.startswith("linux") and "mlx.core" not in sys.modules:
+            _openblas = _preload_openblas()
+        _preload_tried = True
+    return _openblas
 
 
 def ensure_mlx() -> None:
     """Preload OpenBLAS (Linux only) and import ``mlx.core``; cheap after the first call."""
-    global _ready, _openblas
+    global _ready
     if _ready:
         return
-    with _lock:
-        if _ready:
-            return
-        if sys.platform.startswith("linux") and "mlx.core" not in sys.modules:
-            _openblas = _preload_openblas()
-        import mlx.core  # noqa: F401  (the import is the point)
+    preload_blas()
+    import mlx.core  # noqa: F401  (the import is the point)
 
-        _ready = True
+    _ready = True
 
 
 def openblas_path() -> Path | None:
