@@ -8,6 +8,7 @@ re-runs the encoder for each of those; on a CPU the encoder is most of the cost)
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,6 +23,9 @@ from stenogram.core.mlx_runtime import ensure_mlx
 if TYPE_CHECKING:
     from mlx_whisper.decoding import DecodingOptions, DecodingResult
     from mlx_whisper.tokenizer import Tokenizer
+
+
+MLX_ENCODER_ENV = "STENOGRAM_MLX_ENCODER"  # "1" keeps MLX's encoder on a CPU (to compare)
 
 
 class DecodeCancelled(Exception):
@@ -57,6 +61,12 @@ class WhisperRuntime:
         self._tokenizers: dict[tuple[str, str], Tokenizer] = {}
         self._lock = threading.Lock()
         self._warm = False
+        # On a CPU, numpy's vectorised kernels run the encoder about twice as fast as MLX's.
+        self._cpu_encoder = None
+        if self.dtype == "float32" and not uses_gpu() and os.environ.get(MLX_ENCODER_ENV) != "1":
+            from stenogram.core.cpu_encoder import NumpyEncoder
+
+            self._cpu_encoder = NumpyEncoder(self.model.encoder)
 
     @property
     def is_multilingual(self) -> bool:
@@ -83,6 +93,8 @@ class WhisperRuntime:
         """Audio features of one (3000, n_mels) window, evaluated now."""
         import mlx.core as mx
 
+        if self._cpu_encoder is not None:
+            return mx.array(self._cpu_encoder(mel_window)[None])
         mel = mx.array(mel_window[None])
         if self.fp16:
             mel = mel.astype(mx.float16)

@@ -1,0 +1,27 @@
+"""The numpy encoder used on a CPU computes MLX's encoder, weight for weight."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stenogram.core.cpu_encoder import NumpyEncoder
+from stenogram.core.log_mel import compute_log_mel
+from stenogram.core.media import load_audio
+
+
+def test_numpy_encoder_matches_mlx_on_real_speech(tiny_en, shared_audio):
+    import mlx.core as mx
+
+    from stenogram.core.model_loading import load_whisper
+
+    model = load_whisper(tiny_en, "float32")
+    mel = compute_log_mel(load_audio(shared_audio / "jfk.flac")).window(0, 1100)
+    expected = np.array(model.encoder(mx.array(mel[None])))[0]
+    actual = NumpyEncoder(model.encoder)(mel)
+    assert actual.shape == expected.shape == (1500, 384)
+    assert np.abs(actual - expected).max() < 1e-3 * np.abs(expected).max()
+
+
+def test_the_engine_uses_it_only_on_a_cpu_in_float32(transcriber, tiny_en):
+    runtime = transcriber.load(str(tiny_en))
+    assert (runtime._cpu_encoder is not None) == (runtime.dtype == "float32" and not runtime.fp16)
