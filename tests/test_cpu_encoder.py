@@ -22,6 +22,12 @@ def test_numpy_encoder_matches_mlx_on_real_speech(tiny_en, shared_audio):
     assert np.abs(actual - expected).max() < 1e-3 * np.abs(expected).max()
 
 
-def test_the_engine_uses_it_only_on_a_cpu_in_float32(transcriber, tiny_en):
-    runtime = transcriber.load(str(tiny_en))
-    assert (runtime._cpu_encoder is not None) == (runtime.dtype == "float32" and not runtime.fp16)
+def test_the_engine_uses_it_on_a_cpu_unless_told_not_to(tiny_en, monkeypatch):
+    from stenogram.core.whisper_runtime import MLX_ENCODER_ENV, WhisperRuntime, uses_gpu
+
+    if uses_gpu():
+        assert WhisperRuntime(tiny_en)._cpu_encoder is None  # Metal keeps MLX's encoder
+        return
+    assert isinstance(WhisperRuntime(tiny_en)._cpu_encoder, NumpyEncoder)
+    monkeypatch.setenv(MLX_ENCODER_ENV, "1")
+    assert WhisperRuntime(tiny_en)._cpu_encoder is None
