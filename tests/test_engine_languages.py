@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stenogram.core.engine import TranscribeOptions
-from stenogram.core.evaluation import wer
+from stenogram.core.evaluation import normalise, wer
 
 CLIPS = {"de_fleurs.flac": "de", "fr_fleurs.flac": "fr", "es_fleurs.flac": "es"}
 
@@ -26,3 +26,11 @@ def test_translates_german_into_english(transcriber, base_model, shared_audio):
     # "Die Höhle befindet sich auf der Spitze eines der Berge nördlich von Mekka …"
     assert "cave" in text or "mountain" in text, text
     assert "höhle" not in text and "berge" not in text
+
+
+def test_batched_windows_keep_every_sentence_with_base(transcriber, base_model, shared_audio, references):
+    """69 s read without long pauses: windows must end between words, and none is lost."""
+    clip = "en_long_librispeech.flac"
+    transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(base_model), language="en"))
+    assert wer(references[clip]["reference"], transcript.text) <= 0.03, transcript.text
+    assert "authority of saint paul" in " ".join(normalise(transcript.text))

@@ -18,6 +18,9 @@ from stenogram.core.speech_map import SpeechMap, pack_speech, pack_speech_stream
 # breath of context (faster-whisper's default); pauses shorter than the silence stay inside.
 VAD_PAD_MS = 400
 VAD_MIN_SILENCE_MS = 1000
+# Longer stretches of speech are split at their deepest pause, so that decoding windows
+# (30 s, the padding included) end between words rather than in the middle of one.
+VAD_MAX_SPEECH_S = 28.0
 STREAM_AFTER_MS = 10 * 60 * 1000  # recordings longer than this are streamed twice
 STREAM_CHUNK_S = 30.0
 
@@ -34,7 +37,9 @@ class SpeechInput:
 def vad_options():
     from stenogram.core.vad import VadOptions
 
-    return VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS)
+    return VadOptions(
+        speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS, max_speech_s=VAD_MAX_SPEECH_S
+    )
 
 
 def prepare_speech(media: str | Path | np.ndarray, *, vad: bool, keep_recording: bool = False) -> SpeechInput:

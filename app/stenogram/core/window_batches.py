@@ -105,7 +105,7 @@ def decode_in_batches(
             if settings.word_timestamps and decoded.segments:
                 add_words(runtime, tokenizer, feats, decoded, 0.0)
             segments.extend(s for s in decoded.segments if s.text.strip() and s.start != s.end)
-            rest = _undecoded_rest(window, decoded.segments, piece_starts)
+            rest = _undecoded_rest(window, decoded, piece_starts)
             if rest is not None:
                 queue.append(rest)
             done_frames += window.size - (rest.size if rest else 0)
@@ -114,11 +114,16 @@ def decode_in_batches(
     return sorted(segments, key=lambda s: s.start)
 
 
-def _undecoded_rest(window: Window, segments: list[RawSegment], piece_starts: Sequence[int]) -> Window | None:
-    """The part of a window from the first piece that starts after what was decoded."""
-    decoded_to = round((last_end(segments) or 0.0) * FRAMES_PER_SECOND)
+def _undecoded_rest(window: Window, decoded, piece_starts: Sequence[int]) -> Window | None:
+    """What is left of a window to decode again: from where Whisper would seek next when the
+    model stopped before the window's end, or from a speech piece nothing was decoded from."""
     end = window.start + window.size
-    for start in piece_starts:
-        if window.start < start < end and start >= decoded_to:
-            return Window(start, end - start)
-    return None
+    candidates = []
+    if not decoded.single_timestamp_ending and window.start < decoded.next_seek < end:
+        candidates.append(decoded.next_seek)
+    decoded_to = round((last_end(decoded.segments) or 0.0) * FRAMES_PER_SECOND)
+    candidates += [s for s in piece_starts if window.start < s < end and s >= decoded_to]
+    if not candidates:
+        return None
+    start = min(candidates)
+    return Window(start, end - start)
