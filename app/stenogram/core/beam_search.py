@@ -142,7 +142,7 @@ class BeamDecodingTask(DecodingTask):
         # Every beam of an audio attends to the same features.
         features = mx.repeat(features, self.n_group, axis=0)
         tokens = mx.repeat(tokens, self.n_group, axis=0)
-        tokens, sum_logprobs, no_speech_probs = self._main_loop(features, tokens)
+        tokens, sum_logprobs, no_speech_probs = _beam_loop(self, features, tokens)
         no_speech = np.array(no_speech_probs).reshape(n_audio, self.n_group)[:, 0].tolist()
         live = np.array(tokens).reshape(n_audio, self.n_group, -1)
         live_scores = np.array(sum_logprobs).reshape(n_audio, self.n_group)
@@ -169,6 +169,24 @@ class BeamDecodingTask(DecodingTask):
                 )
             )
         return results
+
+
+def _beam_loop(task: BeamDecodingTask, features: mx.array, tokens: mx.array) -> tuple[mx.array, mx.array, mx.array]:
+    """mlx-whisper's main loop, with the prompt projected only where it is read."""
+    from stenogram.core.batch_decoding import no_speech_probabilities, prompt_logits
+
+    sum_logprobs = mx.zeros(tokens.shape[0])
+    first = prompt_logits(task.inference, tokens, features, (task.sot_index, tokens.shape[-1] - 1))
+    no_speech = mx.array(no_speech_probabilities(first[:, 0], task.tokenizer.no_speech))
+    logits = first[:, 1]
+    for _ in range(task.sample_len):
+        for logit_filter in task.logit_filters:
+            logits = logit_filter.apply(logits, tokens)
+        tokens, completed, sum_logprobs = task.decoder.update(tokens, logits, sum_logprobs)
+        if completed or tokens.shape[-1] > task.n_ctx:
+            break
+        logits = task.inference.logits(tokens[:, -1:], features)[:, -1]
+    return tokens, sum_logprobs, no_speech
 
 
 def _text_tokens(sequence: list[int], sample_begin: int, eot: int) -> list[int]:

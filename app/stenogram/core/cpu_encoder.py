@@ -45,11 +45,14 @@ class _Block:
         n_ctx, n_state = x.shape
         d = n_state // self.n_head
         scale = np.float32(d**-0.25)
-        q = ((x @ self.q[0] + self.q[1]) * scale).reshape(n_ctx, self.n_head, d).transpose(1, 0, 2)
-        k = ((x @ self.k) * scale).reshape(n_ctx, self.n_head, d).transpose(1, 2, 0)
-        v = (x @ self.v[0] + self.v[1]).reshape(n_ctx, self.n_head, d).transpose(1, 0, 2)
-        weights = _softmax_inplace(q @ k)
-        heads = (weights @ v).transpose(1, 0, 2).reshape(n_ctx, n_state)
+        q = (x @ self.q[0] + self.q[1]) * scale
+        k = (x @ self.k) * scale
+        v = x @ self.v[0] + self.v[1]
+        heads = np.empty_like(q)
+        for h in range(self.n_head):  # one head at a time: a 1500 x 1500 matrix, not six
+            cols = slice(h * d, (h + 1) * d)
+            weights = _softmax_inplace(q[:, cols] @ k[:, cols].T)
+            heads[:, cols] = weights @ v[:, cols]
         return heads @ self.out[0] + self.out[1]
 
 

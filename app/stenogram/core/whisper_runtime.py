@@ -146,6 +146,10 @@ class WhisperRuntime:
             from stenogram.core.beam_search import BeamDecodingTask
 
             task: DecodingTask = BeamDecodingTask(self.model, options)
+        elif options.temperature == 0:
+            from stenogram.core.batch_decoding import BatchGreedyTask
+
+            task = BatchGreedyTask(self.model, replace(options, beam_size=None, patience=None))
         else:
             task = DecodingTask(self.model, replace(options, beam_size=None, patience=None))
         if cancel is not None:
