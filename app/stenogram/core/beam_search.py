@@ -88,7 +88,7 @@ class BeamSearchDecoder:
                     break
                 done[sequence] = newly_finished[sequence]
 
-        self.inference.rearrange_kv_cache(sources)
+        _rearrange_self_attention(self.inference, sources)
         completed = all(len(done) >= self.max_candidates for done in self.finished)
         return mx.array(next_tokens), completed, mx.array(next_scores, dtype=mx.float32)
 
@@ -107,6 +107,17 @@ class BeamSearchDecoder:
             [[list(seq) for seq in done] for done in self.finished],
             [list(done.values()) for done in self.finished],
         )
+
+
+def _rearrange_self_attention(inference: Inference, sources: list[int]) -> None:
+    """Reorder the cache rows as the beams moved; only self-attention keys and values differ
+    between the beams of one audio, so the cross-attention ones (1,500 frames a layer) stay."""
+    if inference.kv_cache is None or sources == list(range(len(sources))):
+        return
+    index = mx.array(sources)
+    inference.kv_cache = [
+        ((self_k[index], self_v[index]), cross) for (self_k, self_v), cross in inference.kv_cache
+    ]
 
 
 def _top_candidates(logits: mx.array, k: int) -> tuple[np.ndarray, np.ndarray]:

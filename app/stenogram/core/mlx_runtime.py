@@ -69,8 +69,18 @@ def _preload_openblas() -> Path | None:
     for path in (*_bundled_openblas(), *OPENBLAS_CANDIDATES):
         if path.exists():
             try:
-                ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+                library = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
             except OSError:
                 continue
+            _single_threaded(library)
             return path
     return None
+
+
+def _single_threaded(library: ctypes.CDLL) -> None:
+    """One BLAS thread for MLX. Its products are the decoder's small ones (the encoder runs in
+    numpy, with numpy's own BLAS threads), where a second thread gains little and, whenever
+    the other core is busy, spin-waits: decoder steps then took 3-4x longer here."""
+    set_threads = getattr(library, "openblas_set_num_threads", None)
+    if set_threads is not None:
+        set_threads(1)

@@ -58,6 +58,9 @@ class WhisperRuntime:
         self.model_dir = model_dir
         self.dtype = dtype or ("float16" if uses_gpu() else "float32")
         self.model = load_whisper(model_dir, self.dtype)
+        from stenogram.core.cross_attention import prepare_cross_attention
+
+        prepare_cross_attention(self.model)
         self._tokenizers: dict[tuple[str, str], Tokenizer] = {}
         self._lock = threading.Lock()
         self._warm = False

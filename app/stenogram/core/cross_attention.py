@@ -1,0 +1,47 @@
+"""Cross-attention whose keys and values are laid out once per window, not once per token.
+
+mlx-whisper caches the cross-attention keys and values, but splits them into heads,
+transposes and scales them again at every decoder step: for each row and layer that is
+1,500 x n_state values touched per token, more than the rest of the step on a CPU, and it
+grows with the batch. Here the cache holds them already split, transposed and scaled, so a
+step only multiplies by them. The arithmetic is the same, value for value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stenogram.core.mlx_runtime import ensure_mlx
+
+ensure_mlx()
+
+import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
+from mlx_whisper.whisper import MultiHeadAttention  # noqa: E402
+
+
+class PreparedCrossAttention(MultiHeadAttention):
+    """A decoder block's cross-attention with its cache in the layout the products want."""
+
+    def __call__(self, x: mx.array, xa: mx.array | None = None, mask: Any = None, kv_cache: Any = None):
+        keys, values = kv_cache if kv_cache is not None else self._prepare(xa)
+        n_batch, n_ctx, n_state = x.shape
+        head = n_state // self.n_head
+        q = self.query(x).reshape(n_batch, n_ctx, self.n_head, head).transpose(0, 2, 1, 3)
+        qk = (q * head**-0.25) @ keys
+        weights = mx.softmax(qk, axis=-1, precise=True)
+        out = (weights @ values).transpose(0, 2, 1, 3).reshape(n_batch, n_ctx, n_state)
+        return self.out(out), (keys, values), qk
+
+    def _prepare(self, xa: mx.array) -> tuple[mx.array, mx.array]:
+        n_batch, n_frames, n_state = xa.shape
+        head = n_state // self.n_head
+        keys = self.key(xa).reshape(n_batch, n_frames, self.n_head, head).transpose(0, 2, 3, 1)
+        values = self.value(xa).reshape(n_batch, n_frames, self.n_head, head).transpose(0, 2, 1, 3)
+        return mx.contiguous(keys * head**-0.25), mx.contiguous(values)
+
+
+def prepare_cross_attention(model: Any) -> None:
+    """Switch every decoder block of a loaded mlx_whisper model to the prepared layout."""
+    for block in model.decoder.blocks:
+        if block.cross_attn is not None:
+            block.cross_attn.__class__ = PreparedCrossAttention
