@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stenogram.ui import library_access
 from stenogram.ui import settings as S
 from stenogram.ui.qt_clipboard import QtClipboard
 from stenogram.ui.qt_level_meter import QtLevelMeter
 from stenogram.ui.qt_voice import QtVoice, wait_until
+from stenogram.ui.qt_voice_common import keep_in_library
 from stenogram.ui.qt_worker import IO_LANE, QtWorker
 from stenogram.ui.settings import Settings
 from stenogram.ui.voice_messages import (
@@ -204,20 +204,7 @@ class QtDictationWindow(QWidget):
         self.dictated.emit(done)
 
     def _keep(self, done: DictationDone) -> None:
-        title = dictation_title(done.text)
-
-        def save(_progress: Any, _cancel: Any) -> Any:
-            lib = library_access.library()
-            return None if lib is None else lib.add_transcript(done.transcript, title=title)
-
-        if self._closing:  # the worker is about to stop: save now, it takes milliseconds
-            self.saved.emit(save(None, None))
-            return
-        task = self.worker.run(save, "keep dictation", lane=IO_LANE)
-        task.succeeded.connect(self.saved.emit)
-        task.failed.connect(lambda exc: self.note.setText(
-            "The dictation could not be kept in the library: "
-            + (getattr(exc, "user_message", None) or str(exc))))  # fmt: skip
+        keep_in_library(self, done.transcript, dictation_title(done.text), "dictation")
 
     def _paste(self) -> None:
         if QGuiApplication.applicationState() == Qt.ApplicationState.ApplicationActive and \

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stenogram.ui import library_access
 from stenogram.ui.qt_level_meter import QtLevelMeter
 from stenogram.ui.qt_live_text import QtLiveText
 from stenogram.ui.qt_voice import QtVoice, wait_until
-from stenogram.ui.qt_worker import IO_LANE, QtWorker
+from stenogram.ui.qt_voice_common import fill_input_devices, keep_in_library
+from stenogram.ui.qt_worker import QtWorker
 from stenogram.ui.timefmt import format_ms
 from stenogram.ui.voice_messages import Committed, Level, LiveDone, Problem, Started, Tentative
 
@@ -95,15 +95,9 @@ class QtLiveView(QWidget):
         layout.addLayout(buttons)
 
     def refresh_devices(self) -> None:
-        from stenogram.core.audio_devices import MicrophoneError, list_input_devices
-
-        self.device.clear()
-        self.device.addItem("System default", None)
-        try:
-            for dev in list_input_devices():
-                self.device.addItem(dev.name + (" (default)" if dev.is_default else ""), dev.name)
-        except MicrophoneError as exc:
-            self.note.setText(exc.user_message)
+        problem = fill_input_devices(self.device)
+        if problem:
+            self.note.setText(problem)
 
     # -- commands ----------------------------------------------------------------------------
     def start(self, device: int | str | None = None) -> None:
@@ -185,20 +179,7 @@ class QtLiveView(QWidget):
         self.finished.emit(done)
 
     def _keep(self, done: LiveDone) -> None:
-        title = f"Live {datetime.now():%Y-%m-%d %H:%M}"
-
-        def save(_progress: Any, _cancel: Any) -> Any:
-            lib = library_access.library()
-            return None if lib is None else lib.add_transcript(done.transcript, title=title)
-
-        if self._closing:  # the worker is about to stop: save now, it takes milliseconds
-            self.saved.emit(save(None, None))
-            return
-        task = self.worker.run(save, "keep live transcript", lane=IO_LANE)
-        task.succeeded.connect(self.saved.emit)
-        task.failed.connect(lambda exc: self.note.setText(
-            "The live transcript could not be kept in the library: "
-            + (getattr(exc, "user_message", None) or str(exc))))  # fmt: skip
+        keep_in_library(self, done.transcript, f"Live {datetime.now():%Y-%m-%d %H:%M}", "live transcript")
 
     # -- looks ---------------------------------------------------------------------------------
     def _set_state(self, state: str) -> None:

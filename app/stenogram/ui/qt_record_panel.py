@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stenogram.ui.qt_voice_common import fill_input_devices
 from stenogram.ui.timefmt import format_ms
 
 METER_FLOOR_DBFS = -60.0  # the meter's left end; quieter shows as empty
@@ -85,15 +86,9 @@ class QtRecordPanel(QDialog):
         self.refresh_devices()
 
     def refresh_devices(self) -> None:
-        from stenogram.core.audio_devices import MicrophoneError, list_input_devices
-
-        self.device.clear()
-        self.device.addItem("System default", None)
-        try:
-            for dev in list_input_devices():
-                self.device.addItem(dev.name + (" (default)" if dev.is_default else ""), dev.name)
-        except MicrophoneError as exc:
-            self._show_problem(exc.user_message)
+        problem = fill_input_devices(self.device)
+        if problem:
+            self._show_problem(problem)
 
     def start(self) -> bool:
         from stenogram.core.audio_devices import MicrophoneError
