@@ -22,7 +22,8 @@ N_SAMPLES = CHUNK_SECONDS * SAMPLE_RATE  # 480000 samples in a 30-second window
 N_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 frames in a window
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP_LENGTH  # 100
 DYNAMIC_RANGE = 8.0  # log10 units kept below the loudest frame
-FRAMES_PER_BLOCK = 6000  # 60 s of frames per STFT block: bounded temporaries
+FRAMES_PER_BLOCK = 6000  # 60 s of frames per pass over the audio
+FFT_FRAMES = 1000  # frames per FFT call: bounded temporaries
 KEEP_FRAMES_UP_TO = 10 * 60 * FRAMES_PER_SECOND  # longer audio computes features per window
 
 
@@ -123,6 +124,18 @@ def compute_log_mel(audio: np.ndarray, n_mels: int = 80) -> LogMel:
 
 
 def _log_mel_block(audio: np.ndarray, first: int, last: int, filters: np.ndarray) -> np.ndarray:
+    """log10 mel power of frames [first, last), FFT_FRAMES at a time (the FFT's temporaries
+    take about 20 KB a frame: 10 s of frames is 20 MB, a minute would be 120 MB)."""
+    if last - first <= FFT_FRAMES:
+        return _log_mel_frames(audio, first, last, filters)
+    out = np.empty((last - first, filters.shape[0]), dtype=np.float32)
+    for start in range(first, last, FFT_FRAMES):
+        stop = min(last, start + FFT_FRAMES)
+        out[start - first : stop - first] = _log_mel_frames(audio, start, stop, filters)
+    return out
+
+
+def _log_mel_frames(audio: np.ndarray, first: int, last: int, filters: np.ndarray) -> np.ndarray:
     """log10 mel power of frames [first, last); frame t is centred on sample t * HOP_LENGTH."""
     half = N_FFT // 2
     lo = first * HOP_LENGTH - half

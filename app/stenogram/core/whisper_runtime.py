@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from mlx_whisper.tokenizer import Tokenizer
 
 
+# MLX keeps freed buffers for reuse; on a CPU a batch's first step frees a few hundred MB of
+# intermediates at once, which would stay in the process until it ends.
+CPU_BUFFER_CACHE_BYTES = 64 * 2**20
 MLX_ENCODER_ENV = "STENOGRAM_MLX_ENCODER"  # "1" keeps MLX's encoder on a CPU (to compare)
 
 
@@ -58,6 +61,10 @@ class WhisperRuntime:
         self.model_dir = model_dir
         self.dtype = dtype or ("float16" if uses_gpu() else "float32")
         self.model = load_whisper(model_dir, self.dtype)
+        if not uses_gpu():  # freed buffers go back to the system rather than to MLX's cache
+            import mlx.core as mx
+
+            mx.set_cache_limit(CPU_BUFFER_CACHE_BYTES)
         from stenogram.core.cross_attention import prepare_cross_attention
 
         prepare_cross_attention(self.model)
