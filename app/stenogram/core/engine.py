@@ -31,7 +31,7 @@ from stenogram.core.whisper_runtime import DecodeCancelled, WhisperRuntime
 
 DEFAULT_MODEL = "tiny.en"
 AUTO_BATCH_SIZE = 8  # decoder rows per step; see bench/RESULTS.md
-BATCH_MEMORY_BYTES = 160 * 2**20  # cross-attention keys and values of all rows in a batch
+BATCH_MEMORY_BYTES = 80 * 2**20  # cross-attention keys and values of all rows in a batch (1-hour files within 1 GB)
 SPEAKER_SHARE = 0.15  # of the progress bar, for labelling speakers after transcription
 # On a Metal GPU a beam of five costs little over greedy; on a CPU greedy is the default
 # (see bench/RESULTS.md for the measurements behind this choice).
