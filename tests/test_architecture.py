@@ -72,3 +72,13 @@ def test_openblas_is_loaded_before_mlx_whoever_imports_it():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_files_open_in_the_app_and_commands_run_the_cli():
+    from stenogram.__main__ import wants_command_line
+    from stenogram.cli import COMMAND_NAMES, build_parser
+
+    registered = set(build_parser()._subparsers._group_actions[0].choices)
+    assert registered == set(COMMAND_NAMES)
+    assert wants_command_line(["transcribe", "a.wav"]) and wants_command_line(["--self-test"])
+    assert not wants_command_line(["talk.mp4"]) and not wants_command_line([])

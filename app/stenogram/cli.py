@@ -22,6 +22,9 @@ COMMAND_MODULES = (
     "stenogram.commands.convert",
 )
 
+# The first word of each sub-command, so `python -m stenogram FILE` can tell files from commands.
+COMMAND_NAMES = frozenset({"transcribe", "models", "library", "subtitles", "convert"})
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
