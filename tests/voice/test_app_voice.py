@@ -147,7 +147,8 @@ def test_live_view_keeps_the_last_words_and_transcribes_the_recording_fully(
     qtbot.waitUntil(lambda: live.elapsed.text() != "0:00", timeout=5000)
     # Words show up as they are decoded; the first hypothesis is not confirmed yet: greyed.
     qtbot.waitUntil(lambda: live.text.toPlainText() != "", timeout=10_000)
-    assert tentative_seen and tentative_seen[0], "the greyed tail was shown while speaking"
+    # (an update may carry committed words only; the tail comes in the next message)
+    assert any(tentative_seen), "the greyed tail was shown while speaking"
     assert live.meter.loudest_dbfs > -40
     with qtbot.waitSignal(live.finished, timeout=90_000) as done, \
             qtbot.waitSignal(live.saved, timeout=90_000):  # fmt: skip
