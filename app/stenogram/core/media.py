@@ -447,6 +447,17 @@ def _finish(decoder: _Decoder, path: Path, strict: bool) -> None:
         log.warning("%s", report.user_message)
 
 
+def _begin(path: Path, report: DecodeReport | None) -> tuple[DecodeReport, MediaInfo]:
+    """Probe before decoding: refuse a file without sound, and start the loss report."""
+    report = report if report is not None else DecodeReport()
+    info = probe(path)
+    if not info.has_audio:
+        raise NoAudioStreamError(path, f"“{path.name}” has no sound track to transcribe.")
+    report.path = path
+    report.expected_ms = info.duration_ms
+    return report, info
+
+
 def stream_audio(
     path: str | Path,
     chunk_seconds: float = DEFAULT_CHUNK_S,
@@ -465,12 +476,7 @@ def stream_audio(
     path = Path(path)
     if chunk_seconds <= 0:
         raise ValueError("chunk_seconds must be positive")
-    report = report if report is not None else DecodeReport()
-    info = probe(path)
-    if not info.has_audio:
-        raise NoAudioStreamError(path, f"“{path.name}” has no sound track to transcribe.")
-    report.path = path
-    report.expected_ms = info.duration_ms
+    report, _info = _begin(path, report)
     decoder = _Decoder(path, start_ms, report)
     return _chunks(decoder, path, max(1, round(chunk_seconds * SAMPLE_RATE)), strict)
 
@@ -502,12 +508,7 @@ def load_audio(
     result: the buffer is sized from the probed length and grown in place if needed.
     Errors and `report`/`strict` behave as in `stream_audio`."""
     path = Path(path)
-    report = report if report is not None else DecodeReport()
-    info = probe(path)
-    if not info.has_audio:
-        raise NoAudioStreamError(path, f"“{path.name}” has no sound track to transcribe.")
-    report.path = path
-    report.expected_ms = info.duration_ms
+    report, info = _begin(path, report)
     seconds = info.duration_ms / 1000 + 1.0 if info.duration_ms else UNKNOWN_LENGTH_GUESS_S
     buf = np.empty(int(min(seconds, MAX_PREALLOCATE_S) * SAMPLE_RATE), dtype=np.float32)
     n = 0
