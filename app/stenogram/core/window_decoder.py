@@ -123,8 +123,11 @@ def _next_piece(speech_starts: Sequence[int], seek: int, decoded_to: int, planne
 
 
 def last_end(segments: list[RawSegment]) -> float | None:
-    ends = [w["end"] for s in segments for w in s.words] or [s.end for s in segments]
-    return ends[-1] if ends else None
+    """Where decoded speech ends: the last word's end, else the last segment's."""
+    word_end = _last_word_end(segments)
+    if word_end is not None:
+        return word_end
+    return segments[-1].end if segments else None
 
 
 def decode_with_fallback(
@@ -234,12 +237,12 @@ def add_words(
     runtime.align_words(dicts, tokenizer, features, window.size, last_speech_s)
     for seg, d in zip(window.segments, dicts, strict=True):
         seg.start, seg.end, seg.words = d["start"], d["end"], d.get("words", [])
-    if not window.single_timestamp_ending:
-        last_end = _last_word_end(window.segments)
-        if last_end is not None and last_end > window.seek / FRAMES_PER_SECOND:
-            window.next_seek = round(last_end * FRAMES_PER_SECOND)
-    last_end = _last_word_end(window.segments)
-    return last_end if last_end is not None else last_speech_s
+    word_end = _last_word_end(window.segments)
+    if word_end is None:
+        return last_speech_s
+    if not window.single_timestamp_ending and word_end > window.seek / FRAMES_PER_SECOND:
+        window.next_seek = round(word_end * FRAMES_PER_SECOND)
+    return word_end
 
 
 def _last_word_end(segments: list[RawSegment]) -> float | None:
