@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from stenogram.ui import settings as S
 from stenogram.ui.qt_clipboard import QtClipboard
 from stenogram.ui.qt_level_meter import QtLevelMeter
-from stenogram.ui.qt_voice import QtVoice, wait_until
-from stenogram.ui.qt_voice_common import keep_in_library
+from stenogram.ui.qt_voice import QtVoice
+from stenogram.ui.qt_voice_common import FinishesOnClose, keep_in_library
 from stenogram.ui.qt_worker import IO_LANE, QtWorker
 from stenogram.ui.settings import Settings
 from stenogram.ui.voice_messages import (
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 DICTATION_KEYS = "Ctrl+Alt+D"  # ⌥⌘D on macOS (Qt maps Ctrl to ⌘ there)
 TITLE_WORDS = 6  # words of the text in a dictation's library title
 NOTHING_HEARD = "Didn't hear anything."
-FINISH_ON_QUIT_MS = 15_000  # quitting waits this long for a dictation being transcribed
 
 
 def shortcut_text() -> str:
@@ -59,7 +58,7 @@ def dictation_title(text: str, when: datetime | None = None) -> str:
     return f"Dictation {(when or datetime.now()):%Y-%m-%d %H:%M} – {head}"
 
 
-class QtDictationWindow(QWidget):
+class QtDictationWindow(FinishesOnClose, QWidget):
     dictated = Signal(object)  # DictationDone, with or without text
     saved = Signal(object)  # the library id of a kept dictation
     state_changed = Signal(str)  # "idle", "starting", "listening", "transcribing"
@@ -237,17 +236,6 @@ class QtDictationWindow(QWidget):
         self.copy_button.setEnabled(state == "idle" and self.last is not None and bool(self.last.text))
         self.stop_on_pause.setEnabled(state == "idle")
         self.state_changed.emit(state)
-
-    def closeEvent(self, event: Any) -> None:
-        self.stop()  # the words said so far are still transcribed and kept
-        super().closeEvent(event)
-
-    def shutdown(self, timeout_ms: int = FINISH_ON_QUIT_MS) -> None:
-        """Quitting mid-dictation: the words said so far are transcribed and kept first."""
-        self._closing = True
-        self.stop()
-        wait_until(lambda: self.session is None, timeout_ms)
-        self.voice.message.disconnect(self._on_message)
 
 
 def _is_mac() -> bool:

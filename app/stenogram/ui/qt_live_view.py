@@ -25,16 +25,14 @@ from PySide6.QtWidgets import (
 
 from stenogram.ui.qt_level_meter import QtLevelMeter
 from stenogram.ui.qt_live_text import QtLiveText
-from stenogram.ui.qt_voice import QtVoice, wait_until
-from stenogram.ui.qt_voice_common import fill_input_devices, keep_in_library
+from stenogram.ui.qt_voice import QtVoice
+from stenogram.ui.qt_voice_common import FinishesOnClose, fill_input_devices, keep_in_library
 from stenogram.ui.qt_worker import QtWorker
 from stenogram.ui.timefmt import format_ms
 from stenogram.ui.voice_messages import Committed, Level, LiveDone, Problem, Started, Tentative
 
-FINISH_ON_QUIT_MS = 15_000  # quitting waits this long for the last decode of a live recording
 
-
-class QtLiveView(QWidget):
+class QtLiveView(FinishesOnClose, QWidget):
     transcribe_requested = Signal(Path)  # the finished recording, for the job queue
     finished = Signal(object)  # LiveDone
     saved = Signal(object)  # the library id of the live transcript
@@ -193,14 +191,3 @@ class QtLiveView(QWidget):
         self.stop_button.setText("Finishing…" if state == "finishing" else "Stop")
         self.full_button.setEnabled(state == "idle" and self.done is not None)
         self.state_changed.emit(state)
-
-    def closeEvent(self, event: Any) -> None:
-        self.stop()  # closing never loses a recording: it is finished and kept
-        super().closeEvent(event)
-
-    def shutdown(self, timeout_ms: int = FINISH_ON_QUIT_MS) -> None:
-        """Quitting mid-recording: finish it and keep the live text in the library first."""
-        self._closing = True
-        self.stop()
-        wait_until(lambda: self.session is None, timeout_ms)
-        self.voice.message.disconnect(self._on_message)

@@ -7,7 +7,26 @@ from typing import Any
 from PySide6.QtWidgets import QComboBox
 
 from stenogram.ui import library_access
+from stenogram.ui.qt_voice import wait_until
 from stenogram.ui.qt_worker import IO_LANE
+
+FINISH_ON_QUIT_MS = 15_000  # quitting waits this long for the last decode of what was said
+
+
+class FinishesOnClose:
+    """For a voice window (a QWidget with ``stop()``, ``session``, ``voice`` and
+    ``_on_message``): closing or quitting never loses what was said; it is finished and kept."""
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802  (Qt's name)
+        self.stop()
+        super().closeEvent(event)
+
+    def shutdown(self, timeout_ms: int = FINISH_ON_QUIT_MS) -> None:
+        """Quitting mid-session: what was said so far is transcribed and kept first."""
+        self._closing = True
+        self.stop()
+        wait_until(lambda: self.session is None, timeout_ms)
+        self.voice.message.disconnect(self._on_message)
 
 
 def fill_input_devices(combo: QComboBox) -> str | None:
