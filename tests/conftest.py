@@ -28,6 +28,15 @@ def references(shared_audio: Path) -> dict[str, dict[str, str]]:
         return {row["file"]: row for row in csv.DictReader(f, delimiter="\t")}
 
 
+@pytest.fixture(scope="session")
+def qapp_cls():
+    """pytest-qt builds the app's own QApplication subclass (it handles QFileOpenEvent), for
+    every test folder alike: the first test to need Qt creates the one application."""
+    from stenogram.ui.qt_application import QtApplication
+
+    return QtApplication
+
+
 @pytest.fixture(autouse=True)
 def stenogram_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty Stenogram data folder (models, library, recordings)."""

@@ -15,14 +15,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 @pytest.fixture(scope="session")
-def qapp_cls():
-    """pytest-qt builds our QApplication subclass (it handles QFileOpenEvent)."""
-    from stenogram.ui.qt_application import QtApplication
-
-    return QtApplication
-
-
-@pytest.fixture(scope="session")
 def app_engine():
     """One engine process for the whole session, so the model stays warm between tests."""
     from stenogram.ui.engine_process import EngineProcess
