@@ -30,6 +30,7 @@ from stenogram.core.transcript import Segment, Transcript, Word
 SAMPLE_RATE = 16_000
 # Words of the new hypothesis that start this long before the last committed word ended are
 # the same words heard again; later ones are new.
+TAIL_MATCH_MS = 1500  # the committed tail is found again only this close to where it was said
 OVERLAP_SLACK_MS = 100
 MAX_NGRAM_REPEAT = 5  # committed tail words a new hypothesis may repeat at its start
 SENTENCE_END = re.compile(r"[.?!…]$")
@@ -191,6 +192,12 @@ class LiveTranscriber:
         if not self._words:
             return words
         last_end = self._words[-1].end_ms
+        # First by the words themselves: where the hypothesis says the committed tail again, near
+        # where it was said. Word times move by a few hundred ms between decodes, so a time cut
+        # alone can drop a new word that starts just before the last committed one ended.
+        after = self._after_repeated_tail(words, last_end)
+        if after is not None:
+            return after
         new = [w for w in words if w.start_ms > last_end - OVERLAP_SLACK_MS]
         if new and abs(new[0].start_ms - last_end) < 1000:
             tail = [_norm(w.text) for w in self._words[-MAX_NGRAM_REPEAT:]]
@@ -198,6 +205,15 @@ class LiveTranscriber:
                 if tail[-n:] == [_norm(w.text) for w in new[:n]]:
                     return new[n:]
         return new
+
+    def _after_repeated_tail(self, words: list[Word], last_end: int) -> list[Word] | None:
+        tail = [_norm(w.text) for w in self._words[-MAX_NGRAM_REPEAT:]]
+        texts = [_norm(w.text) for w in words]
+        for n in range(min(len(tail), len(words)), 0, -1):
+            for i in range(len(words) - n, -1, -1):
+                if texts[i : i + n] == tail[-n:] and abs(words[i + n - 1].end_ms - last_end) < TAIL_MATCH_MS:
+                    return words[i + n :]
+        return None
 
     def _commit(self, words: list[Word]) -> tuple[Word, ...]:
         done = tuple(words)
