@@ -5,21 +5,22 @@ encoder, clusters the windows into speakers and turns the labelled windows into 
 ``assign_speakers`` puts those turns on a transcript's words and splits segments where the
 speaker changes.
 
-Clustering: spectral clustering of a refined cosine affinity (Wang et al. 2018, "Speaker
-diarization with LSTM", the recipe made for these d-vectors); the eigengap proposes a
-speaker count, then clusters whose centroids are as alike as one voice's clips usually are
-(SAME_SPEAKER_SIM) are merged, which is how a single voice ends up as one speaker.
+Clustering (in numpy, core/clustering.py): spectral clustering of a refined cosine affinity
+(Wang et al. 2018, "Speaker diarization with LSTM", the recipe made for these d-vectors); the
+eigengap proposes a speaker count, then clusters whose centroids are as alike as one voice's
+clips usually are (SAME_SPEAKER_SIM) are merged, which is how a single voice ends up as one
+speaker.
 """
 
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from stenogram.core.clustering import average_linkage_halves, spectral_clusters
 from stenogram.core.speaker_encoder import SpeakerEncoder
 from stenogram.core.speaker_errors import DiarizationCancelled, DiarizationError
 from stenogram.core.transcript import Segment, Transcript, Word, utc_now
@@ -225,22 +226,12 @@ def eigengap_count(affinity: np.ndarray, max_k: int) -> int:
 
 
 def _spectral(affinity: np.ndarray, k: int) -> np.ndarray:
-    from sklearn.cluster import SpectralClustering
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected"
-        model = SpectralClustering(
-            n_clusters=k, affinity="precomputed", random_state=0, assign_labels="kmeans", n_init=10
-        )
-        return model.fit_predict(np.clip(affinity, 0.0, None))
+    return spectral_clusters(np.clip(affinity, 0.0, None), k, seed=0)
 
 
 def _bisect(embeddings: np.ndarray) -> np.ndarray:
     # Average linkage isolates a small, distinct group where spectral cuts a big one in half.
-    from sklearn.cluster import AgglomerativeClustering
-
-    model = AgglomerativeClustering(n_clusters=2, metric="cosine", linkage="average")
-    return model.fit_predict(embeddings)
+    return average_linkage_halves(embeddings)
 
 
 def _centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
