@@ -28,6 +28,7 @@ _ERFC_COEFFS = tuple(
 
 
 def _np(array: Any) -> np.ndarray:
+    """A float32 MLX array as numpy, sharing its memory (no copy) where it is contiguous."""
     return np.ascontiguousarray(np.asarray(array), dtype=np.float32)
 
 
@@ -36,13 +37,13 @@ class _Block:
         attn = block.attn
         self.n_head = attn.n_head
         self.ln1 = (_np(block.attn_ln.weight), _np(block.attn_ln.bias))
-        self.q = (_np(attn.query.weight).T.copy(), _np(attn.query.bias))
-        self.k = _np(attn.key.weight).T.copy()
-        self.v = (_np(attn.value.weight).T.copy(), _np(attn.value.bias))
-        self.out = (_np(attn.out.weight).T.copy(), _np(attn.out.bias))
+        self.q = (_np(attn.query.weight).T, _np(attn.query.bias))
+        self.k = _np(attn.key.weight).T
+        self.v = (_np(attn.value.weight).T, _np(attn.value.bias))
+        self.out = (_np(attn.out.weight).T, _np(attn.out.bias))
         self.ln2 = (_np(block.mlp_ln.weight), _np(block.mlp_ln.bias))
-        self.mlp1 = (_np(block.mlp1.weight).T.copy(), _np(block.mlp1.bias))
-        self.mlp2 = (_np(block.mlp2.weight).T.copy(), _np(block.mlp2.bias))
+        self.mlp1 = (_np(block.mlp1.weight).T, _np(block.mlp1.bias))
+        self.mlp2 = (_np(block.mlp2.weight).T, _np(block.mlp2.bias))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = x + self._attention(_layer_norm(x, *self.ln1))
@@ -91,7 +92,7 @@ class NumpyEncoder:
 def _conv_matrix(weight: Any) -> np.ndarray:
     """An MLX Conv1d weight (out, kernel, in) as a matrix over stacked input frames."""
     w = _np(weight)
-    return w.reshape(w.shape[0], -1).T.copy()
+    return w.reshape(w.shape[0], -1).T
 
 
 def _conv3(x: np.ndarray, matrix: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
