@@ -110,3 +110,87 @@ def test_the_plain_python_dtw_stand_in_matches_numba(tmp_path):
         assert ("stand-in" in done.stderr) == (mode == "stand-in")
         paths[mode] = np.load(out)
     assert paths["numba"].tolist() == paths["stand-in"].tolist()
+
+
+def test_the_numpy_medfilt_stand_in_matches_scipy(tmp_path):
+    """The bundle leaves scipy out (packaging/rthook_no_scipy.py); mlx_whisper's word timing
+    then filters the attention weights with the stand-in, which must give scipy's values."""
+    pytest.importorskip("scipy")
+    script = tmp_path / "medfilt.py"
+    script.write_text(
+        "import runpy, sys, numpy as np\n"
+        "if sys.argv[1] == 'stand-in':\n"
+        "    sys.modules['scipy'] = None  # as in the bundle: no scipy to find, no numba\n"
+        f"    runpy.run_path({str(PACKAGING / 'rthook_no_scipy.py')!r})\n"
+        f"    runpy.run_path({str(PACKAGING / 'rthook_no_numba.py')!r})\n"
+        "from stenogram.core.mlx_runtime import ensure_mlx\n"
+        "ensure_mlx()\n"
+        "from mlx_whisper.timing import median_filter\n"
+        "import scipy\n"
+        "print(scipy.__version__, file=sys.stderr)\n"
+        "x = np.random.default_rng(3).random((6, 23, 180)).astype(np.float32)\n"
+        "np.savez(sys.argv[2], heads=median_filter(x, 7), row=median_filter(x[0, 0], 3))\n"
+    )
+    filtered = {}
+    for mode in ("scipy", "stand-in"):
+        out = tmp_path / f"{mode}.npz"
+        done = subprocess.run([sys.executable, str(script), mode, str(out)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert ("stand-in" in done.stderr) == (mode == "stand-in")
+        filtered[mode] = np.load(out)
+    for name in ("heads", "row"):
+        assert np.array_equal(filtered["scipy"][name], filtered["stand-in"][name])
+
+
+def test_orphan_libraries_of_removed_plugins_are_dropped_and_shared_ones_kept():
+    import orphan_libs
+
+    links = {
+        "/w/gtk3.so": ["libcairo.so.2", "libglib.so.0"],
+        "/w/libcairo.so.2": ["libpixman.so.0"],
+        "/w/QtCore.so": ["libglib.so.0"],
+    }
+    kept = [("QtCore.so", "/w/QtCore.so", "EXTENSION"),
+            ("libcairo.so.2", "/w/libcairo.so.2", "BINARY"),
+            ("libpixman.so.0", "/w/libpixman.so.0", "BINARY"),
+            ("libglib.so.0", "/w/libglib.so.0", "BINARY"),
+            ("openblas/libopenblas.so.0", "/w/libopenblas.so.0", "BINARY"),  # loaded by path
+            ("libcairo.so.2", "sub/libcairo.so.2", "SYMLINK")]
+    removed = [("plugins/gtk3.so", "/w/gtk3.so", "BINARY")]
+    left, dropped = orphan_libs.drop_orphans(kept, removed, lambda src: links.get(src, []))
+    assert {d[0] for d in dropped} == {"libcairo.so.2", "libpixman.so.0"}
+    assert len(dropped) == 3  # the symlink to cairo goes with it
+    assert [e[0] for e in left] == ["QtCore.so", "libglib.so.0", "openblas/libopenblas.so.0"]
+
+
+@pytest.mark.skipif(shutil.which("strip") is None or sys.platform != "linux",
+                    reason="needs binutils' strip on Linux")
+def test_stripped_copies_are_kept_only_when_smaller_and_loadable(tmp_path):
+    # The _decimal extension of this Python has its symbol table; ctypes loads the copy.
+    import _decimal
+    import ctypes
+
+    import strip_elf
+
+    src = Path(_decimal.__file__)
+    if not strip_elf.has_symbol_table(src):
+        pytest.skip(f"{src} is stripped already")
+    copy = strip_elf.stripped_copy(src, tmp_path / "stripped" / src.name)
+    assert copy is not None and copy.stat().st_size < src.stat().st_size
+    assert strip_elf.segments_aligned(copy) and not strip_elf.has_symbol_table(copy)
+    ctypes.CDLL(str(copy))
+    # Nothing to gain from a stripped file: no copy.
+    assert strip_elf.stripped_copy(copy, tmp_path / "again" / src.name) is None
+    # What binutils' strip makes of a patchelf-ed library (a segment whose offset and address
+    # differ modulo the page size) is refused.
+    broken = bytearray(copy.read_bytes())
+    phoff = int.from_bytes(broken[0x20:0x28], "little")
+    for i in range(int.from_bytes(broken[0x38:0x3A], "little")):
+        entry = phoff + i * int.from_bytes(broken[0x36:0x38], "little")
+        if int.from_bytes(broken[entry:entry + 4], "little") == 1:  # PT_LOAD
+            broken[entry + 8:entry + 16] = (
+                int.from_bytes(broken[entry + 8:entry + 16], "little") + 8).to_bytes(8, "little")
+            break
+    (tmp_path / "broken.so").write_bytes(bytes(broken))
+    assert not strip_elf.segments_aligned(tmp_path / "broken.so")
