@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 LAYER_NORM_EPS = 1e-5  # mlx.nn.LayerNorm's default, as Whisper's
+GELU_ROWS = 256  # rows of activations per GELU pass: temporaries of ~2 MB for base
 _SQRT_HALF = np.float32(0.7071067811865476)
 # erfc(z) ~= t * exp(-z*z + P(t)), t = 1 / (1 + z/2), z >= 0: the Chebyshev fit of Numerical
 # Recipes (erfcc), relative error under 1.2e-7 everywhere. Coefficients of t^0 .. t^9.
@@ -47,7 +48,8 @@ class _Block:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = x + self._attention(_layer_norm(x, *self.ln1))
-        h = _layer_norm(x, *self.ln2) @ self.mlp1[0] + self.mlp1[1]
+        h = _layer_norm(x, *self.ln2) @ self.mlp1[0]
+        h += self.mlp1[1]  # in place: h is the widest array of the encoder (n_ctx x 4 n_state)
         return x + _gelu(h) @ self.mlp2[0] + self.mlp2[1]
 
     def _attention(self, x: np.ndarray) -> np.ndarray:
@@ -100,7 +102,9 @@ def _conv3(x: np.ndarray, matrix: np.ndarray, bias: np.ndarray, stride: int) -> 
     padded = np.pad(x, ((1, 1), (0, 0)))
     n_out = (len(x) - 1) // stride + 1
     taps = [padded[k : k + stride * (n_out - 1) + 1 : stride] for k in range(3)]
-    return np.concatenate(taps, axis=1) @ matrix + bias
+    out = np.concatenate(taps, axis=1) @ matrix
+    out += bias
+    return out
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -113,10 +117,20 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
 def _gelu(x: np.ndarray) -> np.ndarray:
     """Exact (erf) GELU, x * Phi(x), in numpy alone: the bundle leaves scipy out (90 MB).
 
-    Phi comes from erfc of |x| so that it keeps its relative precision for negative x, where
-    1 + erf(x) cancels; no slower here than scipy's float32 erf.
+    Computed in place (``x`` is overwritten and returned) and GELU_ROWS rows at a time, so its
+    temporaries are a few MB, not six copies of the encoder's widest array (70 MB for base);
+    each element gets the same operations as on the whole array, so the same bits.
     """
-    z = np.abs(x) * _SQRT_HALF
+    for start in range(0, len(x), GELU_ROWS):
+        _gelu_inplace(x[start : start + GELU_ROWS])
+    return x
+
+
+def _gelu_inplace(x: np.ndarray) -> None:
+    """Phi comes from erfc of |x| so that it keeps its relative precision for negative x,
+    where 1 + erf(x) cancels; no slower here than scipy's float32 erf."""
+    z = np.abs(x)
+    z *= _SQRT_HALF
     t = np.float32(0.5) * z
     t += np.float32(1.0)
     np.reciprocal(t, out=t)
@@ -129,7 +143,8 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     np.exp(poly, out=poly)
     poly *= t
     poly *= np.float32(0.5)  # the tail P(X > |x|) of a standard normal
-    return x * np.where(x >= 0, np.float32(1.0) - poly, poly)
+    np.subtract(np.float32(1.0), poly, out=poly, where=x >= 0)  # Phi(x) = 1 - tail for x >= 0
+    x *= poly
 
 
 def _softmax_inplace(scores: np.ndarray) -> np.ndarray:
