@@ -14,6 +14,8 @@ from importlib import resources
 
 import numpy as np
 
+from stenogram.core.pcm16 import to_float32
+
 SAMPLE_RATE = 16000  # Hz, what Whisper hears
 N_FFT = 400  # 25 ms analysis window
 HOP_LENGTH = 160  # 10 ms between frames
@@ -66,11 +68,12 @@ class LazyLogMel:
 
     One pass finds the global maximum (Whisper's normaliser) without keeping any frames; a
     window's frames are then computed on demand: an hour of speech keeps no 115 MB feature
-    array, only its audio.
+    array, only its audio. That audio may be int16 PCM (see ``pcm16``): it is then turned
+    into floats a few seconds at a time, never as a whole.
     """
 
     def __init__(self, audio: np.ndarray, n_mels: int = 80) -> None:
-        self._audio = np.asarray(audio, dtype=np.float32)
+        self._audio = audio if audio.dtype == np.int16 else np.asarray(audio, dtype=np.float32)
         self._filters = mel_filters(n_mels)
         self.n_mels = n_mels
         self.n_frames = len(self._audio) // HOP_LENGTH
@@ -105,8 +108,9 @@ def log_mel_features(audio: np.ndarray, n_mels: int = 80) -> LogMel | LazyLogMel
 
 
 def compute_log_mel(audio: np.ndarray, n_mels: int = 80) -> LogMel:
-    """Whisper's log-Mel spectrogram of 16 kHz mono audio, one frame per 10 ms of audio."""
-    audio = np.asarray(audio, dtype=np.float32)
+    """Whisper's log-Mel spectrogram of 16 kHz mono audio (float, or int16 PCM), one frame
+    per 10 ms of audio."""
+    audio = to_float32(audio)
     n_frames = len(audio) // HOP_LENGTH
     frames = np.empty((n_frames, n_mels), dtype=np.float32)
     filters = mel_filters(n_mels)
@@ -149,12 +153,13 @@ def _log_mel_frames(audio: np.ndarray, first: int, last: int, filters: np.ndarra
 
 
 def _padded_slice(audio: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """audio[lo:hi] as Whisper sees it: reflected at the start, 30 s of silence after the end."""
+    """audio[lo:hi] as float32, as Whisper sees it: reflected at the start, 30 s of silence
+    after the end."""
     out = np.zeros(hi - lo, dtype=np.float32)
     if lo < 0:  # reflect padding at the very start (without repeating sample 0)
         n = min(-lo, len(audio) - 1)
-        out[-lo - n : -lo] = audio[1 : n + 1][::-1]
+        out[-lo - n : -lo] = to_float32(audio[1 : n + 1][::-1])
     src_lo, src_hi = max(lo, 0), min(hi, len(audio))
     if src_hi > src_lo:
-        out[src_lo - lo : src_hi - lo] = audio[src_lo:src_hi]
+        out[src_lo - lo : src_hi - lo] = to_float32(audio[src_lo:src_hi])
     return out

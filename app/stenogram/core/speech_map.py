@@ -89,9 +89,14 @@ def pack_speech(
     return packed, speech_map
 
 
-def pack_speech_streamed(chunks: Iterable[np.ndarray], speech_map: SpeechMap) -> np.ndarray:
-    """``pack_speech`` of audio arriving in chunks: only the speech is ever held in memory."""
-    packed = np.zeros(speech_map.packed_length, dtype=np.float32)
+def pack_speech_streamed(
+    chunks: Iterable[np.ndarray], speech_map: SpeechMap, dtype: type = np.float32
+) -> np.ndarray:
+    """``pack_speech`` of audio arriving in chunks: only the speech is ever held in memory.
+
+    The result has ``dtype``; the chunks must already have it (int16 chunks for int16 PCM).
+    """
+    packed = np.zeros(speech_map.packed_length, dtype=dtype)
     offset = 0
     for chunk in chunks:
         end = offset + len(chunk)
