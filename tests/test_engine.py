@@ -157,3 +157,57 @@ def test_unknown_model_and_bad_media_give_clear_errors(transcriber, tiny_en, tmp
     with pytest.raises(MediaError) as info:
         transcriber.transcribe(not_media, TranscribeOptions(model=str(tiny_en)))
     assert "notes.mp3" in info.value.user_message
+
+
+def _encoded_frames(transcriber, tiny_en, monkeypatch) -> list[int]:
+    """Records how many Mel frames each encoder call of the real runtime read."""
+    runtime = transcriber.load(str(tiny_en))
+    frames: list[int] = []
+    real = runtime.encode
+
+    def encode(window):
+        frames.append(len(window))
+        return real(window)
+
+    monkeypatch.setattr(runtime, "encode", encode)
+    return frames
+
+
+@pytest.mark.parametrize("clip", ["jfk.flac", "en_ls_2830-3980-0000.flac", "en_ls_1089-134686-0005.flac"])
+def test_a_fitted_encoder_input_hears_the_same_words(transcriber, tiny_en, shared_audio, monkeypatch, clip):
+    from stenogram.core.evaluation import normalise
+
+    frames = _encoded_frames(transcriber, tiny_en, monkeypatch)
+    options = TranscribeOptions(model=str(tiny_en), language="en", word_timestamps=True)
+    full = transcriber.transcribe(shared_audio / clip, options)
+    fitted = transcriber.transcribe(shared_audio / clip, TranscribeOptions(**{**options.to_dict(), "fit_encoder_input": True}))
+    assert normalise(fitted.text) == normalise(full.text)
+    assert frames[0] == 3000 and frames[1] < 1500  # the short input was what the text came from
+    starts = [(a.start_ms, b.start_ms) for a, b in zip(_words(full), _words(fitted), strict=True)]
+    assert max(abs(a - b) for a, b in starts) <= 300  # the full window's times, within DTW's wobble
+
+
+def _words(transcript):
+    return [w for s in transcript.segments for w in s.words]
+
+
+def test_a_fitted_input_that_looks_wrong_is_decoded_again_in_full(transcriber, tiny_en, shared_audio, monkeypatch):
+    frames = _encoded_frames(transcriber, tiny_en, monkeypatch)
+    # No decode is likely enough for this threshold, so the fitted one is never trusted.
+    options = TranscribeOptions(
+        model=str(tiny_en), language="en", fit_encoder_input=True, logprob_threshold=0.0, temperatures=(0.0,)
+    )
+    transcript = transcriber.transcribe(shared_audio / "en_ls_2830-3980-0000.flac", options)
+    assert frames[0] < 1000 and frames[1] == 3000
+    assert "undermine the authority" in transcript.text
+
+
+def test_a_fitted_input_says_its_last_sentence_once(transcriber, base_model, shared_audio, references):
+    """Without 30 s of padding after it, the decoder tends to say the end again (measured with
+    base on this clip: the last sentence twice, once from a 0.11 s rest of the audio)."""
+    clip = "en_ls_1089-134686-0020.flac"
+    options = TranscribeOptions(model=str(base_model), language="en", temperatures=(0.0,), fit_encoder_input=True)
+    transcript = transcriber.transcribe(shared_audio / clip, options)
+    assert transcript.text.count("stolen only") == 1, transcript.text
+    assert wer(references[clip]["reference"], transcript.text) <= 0.05
+    assert transcript.segments[-1].end_ms <= transcript.duration_ms

@@ -17,7 +17,9 @@ ensure_mlx()
 
 import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
 from mlx.utils import tree_map  # noqa: E402
-from mlx_whisper.decoding import DecodingResult, DecodingTask, compression_ratio  # noqa: E402
+from mlx_whisper.decoding import DecodingResult, compression_ratio  # noqa: E402
+
+from stenogram.core.features_task import FeaturesTask  # noqa: E402
 
 
 def prompt_logits(inference: Any, tokens: mx.array, features: mx.array, positions: tuple[int, ...]) -> mx.array:
@@ -47,7 +49,7 @@ def no_speech_probabilities(sot_logits: mx.array, no_speech_token: int | None) -
     return np.array(probs[:, no_speech_token]).tolist()
 
 
-class BatchGreedyTask(DecodingTask):
+class BatchGreedyTask(FeaturesTask):
     """mlx-whisper's greedy decoding task, run over a batch of windows that drop out as they end."""
 
     def run(self, features: mx.array) -> list[DecodingResult]:

@@ -21,11 +21,12 @@ import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
 from mlx_whisper.decoding import (  # noqa: E402
     DecodingOptions,
     DecodingResult,
-    DecodingTask,
     Inference,
     MaximumLikelihoodRanker,
     compression_ratio,
 )
+
+from stenogram.core.features_task import FeaturesTask  # noqa: E402
 
 
 class BeamSearchDecoder:
@@ -128,7 +129,7 @@ def _top_candidates(logits: mx.array, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(index), np.array(values)
 
 
-class BeamDecodingTask(DecodingTask):
+class BeamDecodingTask(FeaturesTask):
     """mlx-whisper's decoding task with beam search in place of its greedy decoder."""
 
     def __init__(self, model: Any, options: DecodingOptions) -> None:

@@ -65,6 +65,10 @@ class TranscribeOptions:
     # Windows decoded at once (VAD only): None picks; 1 is Whisper's loop, each window
     # prompted with the text before it; more decodes independent windows as one batch.
     batch_size: int | None = None
+    # Encode only the audio of a window shorter than 30 s (plus a margin) instead of the
+    # padded 30 s: several times less encoder work for short inputs. For dictation and live
+    # mode; off for files, whose text then matches Whisper's exactly (encoder_input).
+    fit_encoder_input: bool = False
     # Who spoke when: label speakers (needs word times, which it turns on).
     speakers: bool = False
     num_speakers: int | None = None  # None counts them
@@ -340,6 +344,7 @@ def _decode(
         condition_on_previous_text=options.condition_on_previous_text,
         word_timestamps=options.word_timestamps or options.speakers,
         initial_prompt=options.initial_prompt,
+        fit_encoder_input=options.fit_encoder_input,
     )
     total = max(1, mel.n_frames)
     batch_size = _batch_size(options, base, mel.n_frames, runtime.model.dims)

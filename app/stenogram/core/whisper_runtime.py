@@ -100,7 +100,11 @@ class WhisperRuntime:
         return self._tokenizers[key]
 
     def encode(self, mel_window: np.ndarray) -> Any:
-        """Audio features of one (3000, n_mels) window, evaluated now."""
+        """Audio features of one (n_frames, n_mels) window, evaluated now.
+
+        A full window has 3000 frames; a shorter one is the start of a window (see
+        ``encoder_input``) and gives n_frames / 2 feature positions.
+        """
         import mlx.core as mx
 
         if self._cpu_encoder is not None:
@@ -108,7 +112,7 @@ class WhisperRuntime:
         mel = mx.array(mel_window[None])
         if self.fp16:
             mel = mel.astype(mx.float16)
-        features = self.model.encoder(mel)
+        features = _run_encoder(self.model.encoder, mel)
         mx.eval(features)
         return features
 
@@ -150,18 +154,18 @@ class WhisperRuntime:
         cancel: threading.Event | None = None,
     ) -> DecodingResult:
         """Decode one window from its audio features; raises DecodeCancelled on cancel."""
-        from mlx_whisper.decoding import DecodingTask
+        from stenogram.core.features_task import FeaturesTask
 
         if options.beam_size and options.beam_size > 1 and options.temperature == 0:
             from stenogram.core.beam_search import BeamDecodingTask
 
-            task: DecodingTask = BeamDecodingTask(self.model, options)
+            task: FeaturesTask = BeamDecodingTask(self.model, options)
         elif options.temperature == 0:
             from stenogram.core.batch_decoding import BatchGreedyTask
 
             task = BatchGreedyTask(self.model, replace(options, beam_size=None, patience=None))
         else:
-            task = DecodingTask(self.model, replace(options, beam_size=None, patience=None))
+            task = FeaturesTask(self.model, replace(options, beam_size=None, patience=None))
         if cancel is not None:
             task.logit_filters.append(_CancelCheck(cancel))
         return task.run(features)[0]
@@ -185,6 +189,18 @@ class WhisperRuntime:
             num_frames=num_frames,
             last_speech_timestamp=last_speech_s,
         )
+
+
+def _run_encoder(encoder: Any, mel: Any) -> Any:
+    """mlx_whisper's AudioEncoder, taking as many positions as the window has frames."""
+    import mlx.nn as nn
+
+    x = nn.gelu(encoder.conv1(mel))
+    x = nn.gelu(encoder.conv2(x))
+    x = x + encoder._positional_embedding[: x.shape[1]]
+    for block in encoder.blocks:
+        x, _, _ = block(x)
+    return encoder.ln_post(x)
 
 
 class _NoMel:

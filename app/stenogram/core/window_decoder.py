@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stenogram.core.encoder_input import encoder_frames
 from stenogram.core.log_mel import FRAMES_PER_SECOND, HOP_LENGTH, N_FRAMES, SAMPLE_RATE, LogMel
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 INPUT_STRIDE = 2  # mel frames per audio token (the encoder's stride-2 convolution)
 TIME_PRECISION = INPUT_STRIDE * HOP_LENGTH / SAMPLE_RATE  # 0.02 s per timestamp token
 PROMPT_RESET_TEMPERATURE = 0.5  # above this, the previous text stops being the prompt
+# After decoded speech, a rest this short cannot hold a word; decoded alone as a window,
+# the model would only repeat the text before it (measured: 0.11 s left after a sentence).
+MIN_REST_FRAMES = 20
+FIT_OVERRUN_FRAMES = 50  # a fitted decode's timestamps may pass the audio's end by 0.5 s
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class LoopSettings:
     condition_on_previous_text: bool
     word_timestamps: bool
     initial_prompt: str | None
+    fit_encoder_input: bool = False  # encode only the audio of a short window (encoder_input)
 
 
 @dataclass
@@ -84,15 +90,14 @@ def decode_windows(
     segments: list[RawSegment] = []
     last_speech_s = 0.0
     seek = 0
-    while seek < content_frames:
+    while seek < content_frames and not (segments and content_frames - seek < MIN_REST_FRAMES):
         if cancel is not None and cancel.is_set():
             from stenogram.core.whisper_runtime import DecodeCancelled
 
             raise DecodeCancelled
         size = min(N_FRAMES, content_frames - seek)
-        features = runtime.encode(mel.window(seek, size))
         options = replace(base_options, prompt=all_tokens[prompt_reset_since:])
-        result = decode_with_fallback(runtime, features, options, settings, cancel)
+        features, result = encode_and_decode(runtime, mel.window(seek, size), size, options, settings, cancel)
         window = split_window(result, tokenizer, seek, size)
         if is_silent(result, settings):
             seek = _next_piece(speech_starts, seek, seek, seek + size)
@@ -128,6 +133,39 @@ def last_end(segments: list[RawSegment]) -> float | None:
     if word_end is not None:
         return word_end
     return segments[-1].end if segments else None
+
+
+def encode_and_decode(
+    runtime: WhisperRuntime,
+    window: np.ndarray,
+    size: int,
+    options: DecodingOptions,
+    settings: LoopSettings,
+    cancel: threading.Event | None,
+) -> tuple[Any, DecodingResult]:
+    """Encode a window (only its audio, when fitting) and decode it with fallback.
+
+    A fitted input's first decode is not trusted when it looks like a failure, or when its
+    timestamps run past the audio into the margin (the decoder, not seeing 30 s of padding,
+    may say the last sentence again there): the window is then encoded in full and decoded
+    again as Whisper would, before any temperature fallback.
+    """
+    frames = encoder_frames(size, settings.fit_encoder_input)
+    if frames < N_FRAMES:
+        features = runtime.encode(window[:frames])
+        first = replace(settings, temperatures=settings.temperatures[:1])
+        result = decode_with_fallback(runtime, features, options, first, cancel)
+        last_time = _last_timestamp(result, runtime.tokenizer(options.language, options.task))
+        if not needs_fallback(result, settings) and last_time <= size + FIT_OVERRUN_FRAMES:
+            return features, result
+    features = runtime.encode(window)
+    return features, decode_with_fallback(runtime, features, options, settings, cancel)
+
+
+def _last_timestamp(result: DecodingResult, tokenizer: Tokenizer) -> int:
+    """The latest timestamp the decoder gave in a window, in Mel frames (0 if none)."""
+    latest = max((t for t in result.tokens if t >= tokenizer.timestamp_begin), default=None)
+    return 0 if latest is None else (latest - tokenizer.timestamp_begin) * INPUT_STRIDE
 
 
 def decode_with_fallback(

@@ -1,0 +1,29 @@
+"""How much of a 30 s window the encoder reads: all of it, or only the audio it holds.
+
+Whisper was trained on 30 s windows, short audio padded with silence, and its encoder costs
+as much for 3 s of speech as for 30 s. For short inputs (a dictation, each live re-decode)
+it can read just the frames that hold audio plus a margin of that padding: positions are
+absolute, so the first N positions of a short input mean what they mean in a full window.
+
+Without a margin the decoder, which never saw audio end at the window's edge in training,
+repeats its last sentence (measured on the shared clips: 3 of 9 looped with no margin, none
+with 1 s or more; texts otherwise as with the full window). So the margin is 2 s, the input
+is rounded up to whole seconds (few distinct shapes), and a decode that still looks like a
+failure is redone on the full window (see ``window_decoder.encode_and_decode``).
+"""
+
+from __future__ import annotations
+
+from stenogram.core.log_mel import FRAMES_PER_SECOND, N_FRAMES
+
+FIT_MARGIN_FRAMES = 2 * FRAMES_PER_SECOND
+FIT_STEP_FRAMES = FRAMES_PER_SECOND
+
+
+def encoder_frames(audio_frames: int, fit: bool) -> int:
+    """Frames of the window the encoder reads for ``audio_frames`` of audio in it."""
+    if not fit:
+        return N_FRAMES
+    wanted = audio_frames + FIT_MARGIN_FRAMES
+    rounded = -(-wanted // FIT_STEP_FRAMES) * FIT_STEP_FRAMES
+    return min(N_FRAMES, rounded)

@@ -1,0 +1,26 @@
+"""mlx-whisper's decoding task, given audio features of any length instead of a Mel window.
+
+mlx-whisper tells features from a Mel window by their shape: (1500, n_state) are features,
+anything else is encoded again. We always encode first (once per window, see
+``whisper_runtime``), and a short input (``encoder_input``) has fewer than 1500 positions,
+so every task of ours takes what it is given as the features.
+"""
+
+from __future__ import annotations
+
+from stenogram.core.mlx_runtime import ensure_mlx
+
+ensure_mlx()
+
+import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
+from mlx_whisper.decoding import DecodingTask  # noqa: E402
+
+
+class FeaturesTask(DecodingTask):
+    """A decoding task whose input is the encoder's output, (batch, positions, n_state)."""
+
+    def _get_audio_features(self, features: mx.array) -> mx.array:
+        if features.ndim != 3 or features.shape[-1] != self.model.dims.n_audio_state:
+            raise ValueError(f"expected audio features, got an array of shape {features.shape}")
+        wanted = mx.float16 if self.options.fp16 else mx.float32
+        return features if features.dtype == wanted else features.astype(wanted)
