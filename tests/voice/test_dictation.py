@@ -41,7 +41,9 @@ def words(text: str) -> str:
 @pytest.fixture
 def options(tiny_en) -> DictationOptions:
     return DictationOptions(
-        transcribe=TranscribeOptions(model=str(tiny_en), language="en", temperatures=(0.0,))
+        transcribe=TranscribeOptions(
+            model=str(tiny_en), language="en", temperatures=(0.0,), fit_encoder_input=True
+        )
     )
 
 
@@ -60,6 +62,43 @@ def test_pause_after_speech_ends_dictation_with_the_words(transcriber, options, 
     assert len(clip) - 0.5 * SAMPLE_RATE < len(kept) < len(clip) + 0.5 * SAMPLE_RATE
     assert result.transcript.media_path == str(result.audio_path)
     assert result.speech_ms[0] > 700  # speech began after the leading second of silence
+    assert result.early  # transcribed while the pause was still only a pause
+
+
+def test_speaking_on_after_a_short_pause_keeps_every_word(transcriber, options, espeak_wav, tmp_path):
+    first = _speech(espeak_wav("The quick brown fox jumps over the lazy dog."))
+    second = _speech(espeak_wav("Then it ran into the green forest."))
+    gap = np.zeros(SAMPLE_RATE * 45 // 100, dtype=np.float32)  # long enough to start early work
+    tail = np.zeros(2 * SAMPLE_RATE, dtype=np.float32)
+    dictation = Dictation(transcriber, options)
+    feed_audio(np.concatenate([first, gap, second, tail]), dictation.feed, speed=math.inf)
+    result = dictation.result(timeout=120)
+    assert result.ended_by == "silence"
+    said = words(result.text)
+    assert "lazy dog" in said and "green forest" in said  # the early text of the first part was dropped
+    assert result.early
+
+
+def test_stop_during_the_final_pause_uses_the_early_text(transcriber, options, load_16k):
+    clip = load_16k(CLIP)
+    pause = np.zeros(SAMPLE_RATE * 4 // 10, dtype=np.float32)
+    dictation = Dictation(transcriber, options)
+    feed_audio(np.concatenate([clip, pause]), dictation.feed, speed=math.inf)
+    time.sleep(0.2)  # the early transcription is under way
+    dictation.stop()
+    result = dictation.result(timeout=120)
+    assert result.ended_by == "stop" and result.early
+    assert "undermine the authority of" in words(result.text)
+    assert result.speech_ms[1] < len(clip) * 1000 // SAMPLE_RATE + 300  # the pause is not speech
+
+
+def _speech(wav) -> np.ndarray:
+    """espeak-ng's sentence without the quiet it adds around it, so the gaps are ours."""
+    from voice_helpers import decode_16k
+
+    audio = decode_16k(wav)
+    loud = np.flatnonzero(np.abs(audio) > 0.02)
+    return audio[loud[0] : loud[-1] + 1]
 
 
 def test_silence_and_noise_give_nothing(transcriber, options, load_16k):

@@ -21,7 +21,7 @@ def words(text: str) -> list[str]:
 
 @pytest.fixture
 def live_options(tiny_en) -> LiveOptions:
-    opts = TranscribeOptions(model=str(tiny_en), language="en", temperatures=(0.0,))
+    opts = TranscribeOptions(model=str(tiny_en), language="en", temperatures=(0.0,), fit_encoder_input=True)
     return LiveOptions(transcribe=opts)
 
 

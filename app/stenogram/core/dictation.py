@@ -29,6 +29,7 @@ from psygnal import Signal
 from stenogram.core.engine import TranscribeOptions, Transcriber
 from stenogram.core.recorder import Recorder, RecorderOptions
 from stenogram.core.recording_file import SAMPLE_RATE, WavAppender, new_recording_path
+from stenogram.core.speculation import Speculation
 from stenogram.core.transcript import Transcript
 from stenogram.core.vad import VadOptions, VadStream
 
@@ -53,11 +54,16 @@ class PasteUnavailable(RuntimeError):
 class DictationOptions:
     # Transcription: greedy (no temperature fallback) for speed; the user's model.
     transcribe: TranscribeOptions = field(
-        default_factory=lambda: TranscribeOptions(language="en", temperatures=(0.0,))
+        default_factory=lambda: TranscribeOptions(
+            language="en", temperatures=(0.0,), fit_encoder_input=True
+        )
     )
     # Endpointing: a pause this long after speech ends the dictation (False: only stop()).
     stop_on_silence: bool = True
     end_silence_ms: int = 700
+    # Start transcribing once a pause has lasted this long (past the padding), and keep the
+    # text if the pause becomes the end: it is then ready as the pause is confirmed.
+    speculate_after_ms: int = 100
     # Nothing said for this long after the start: give up with an empty result.
     no_speech_timeout_s: float = 8.0
     # Kept around the speech when trimming, so first and last sounds are not clipped.
@@ -78,6 +84,7 @@ class DictationResult:
     ended_by: str  # "silence", "stop" or "timeout"
     latency_ms: int  # from the end of the audio used (or stop) to the text being ready
     pasted: bool = False
+    early: bool = False  # transcribed during the final pause, before it was confirmed
 
 
 class Dictation:
@@ -109,6 +116,7 @@ class Dictation:
         self._done = threading.Event()
         self._result: DictationResult | None = None
         self._error: BaseException | None = None
+        self._speculation: Speculation | None = None
 
     @property
     def is_ended(self) -> bool:
@@ -134,16 +142,33 @@ class Dictation:
             timeout = self.options.no_speech_timeout_s * SAMPLE_RATE
             if self._speech_start is None and self._vad.samples_fed > timeout:
                 self._end("timeout")
+                return
+            self._speculate()
+
+    def _speculate(self) -> None:
+        """Transcribe the speech so far while a pause lasts; drop that if speech goes on."""
+        pause = self._vad.pause if self.options.stop_on_silence else None
+        current = self._speculation
+        if current is not None and (pause is None or current.key[1] != pause[0]):
+            current.cancel()
+            self._speculation = current = None
+        wait = (self.options.pad_ms + self.options.speculate_after_ms) * SAMPLE_RATE // 1000
+        if current is not None or pause is None or self._speech_start is None or pause[1] < wait:
+            return
+        span = (self._speech_start, pause[0])
+        speech = np.concatenate(self._chunks)[span[0] : span[1]]
+        self._speculation = Speculation(self._transcriber, speech, self._options(), span)
 
     def stop(self) -> None:
         """The user pressed stop: transcribe what was said so far."""
         with self._lock:
             if self._ended_by is None:
+                pause = self._vad.pause  # stopped during a pause: the speech ended where it began
                 for event in self._vad.finish():
                     if event.kind == "start" and self._speech_start is None:
                         self._speech_start = event.sample
                     elif event.kind == "end":
-                        self._speech_end = event.sample
+                        self._speech_end = pause[0] if pause else event.sample
                 self._end("stop")
 
     def result(self, timeout: float | None = None) -> DictationResult:
@@ -177,11 +202,13 @@ class Dictation:
         span = self._speech_span(len(audio))
         speech = audio[span[0] : span[1]] if span else audio[:0]
         path = self._audio_path or _save_wav(speech)
-        opts = replace(self.options.transcribe, vad=True)
+        opts = self._options()
+        early = None
         if span is None:
             transcript = Transcript(language=opts.language, model=opts.model)
         else:
-            transcript = self._transcriber.transcribe(speech, opts)
+            early = self._speculated(span)
+            transcript = early or self._transcriber.transcribe(speech, opts)
             if self._audio_path is not None:  # times in the full recording
                 transcript = _shifted(transcript, span[0] * 1000 // SAMPLE_RATE)
         transcript.media_path = str(path) if path else None
@@ -200,7 +227,21 @@ class Dictation:
             ended_by=self._ended_by or "stop",
             latency_ms=round((time.monotonic() - self._ended_at) * 1000),
             pasted=pasted,
+            early=early is not None,
         )
+
+    def _options(self) -> TranscribeOptions:
+        return replace(self.options.transcribe, vad=True)
+
+    def _speculated(self, span: tuple[int, int]) -> Transcript | None:
+        """The transcript started during the final pause, if it was of this very span."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is None:
+            return None
+        if speculation.key != span:
+            speculation.cancel()
+            return None
+        return speculation.result()
 
     def _speech_span(self, total: int) -> tuple[int, int] | None:
         if self._speech_start is None:

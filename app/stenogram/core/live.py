@@ -40,7 +40,9 @@ SENTENCE_END = re.compile(r"[.?!…]$")
 class LiveOptions:
     # Decoding: greedy, no fallback; the user's model and language.
     transcribe: TranscribeOptions = field(
-        default_factory=lambda: TranscribeOptions(language="en", temperatures=(0.0,))
+        default_factory=lambda: TranscribeOptions(
+            language="en", temperatures=(0.0,), fit_encoder_input=True
+        )
     )
     # Pacing: decode again once this much new audio has arrived.
     step_s: float = 1.0

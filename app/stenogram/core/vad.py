@@ -332,6 +332,19 @@ class VadStream:
         """True between a reported start and its end."""
         return self._rule.confirmed
 
+    @property
+    def pause(self) -> tuple[int, int] | None:
+        """The pause going on now inside confirmed speech, else None.
+
+        Returns (where the speech would end, padded as an "end" event will be; samples of quiet
+        so far). Lets a caller start work on the speech before the pause becomes an end.
+        """
+        rule = self._rule
+        if not rule.confirmed or rule.quiet_since is None:
+            return None
+        end = min(self._fed, rule.quiet_since + self._pad)
+        return end, self._frames_done * FRAME_SAMPLES - rule.quiet_since
+
     def feed(self, chunk: np.ndarray) -> list[VadEvent]:
         chunk = _as_mono16k(chunk)
         self._fed += len(chunk)

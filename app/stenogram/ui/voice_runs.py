@@ -133,7 +133,7 @@ class DictationRun(Run):
 
         req: StartDictation = self.request  # type: ignore[assignment]
         options = DictationOptions(
-            transcribe=transcribe_options(req.options, word_timestamps=False),
+            transcribe=transcribe_options(req.options, word_timestamps=False, fit_encoder_input=True),
             stop_on_silence=req.stop_on_silence,
             end_silence_ms=req.end_silence_ms,
             no_speech_timeout_s=req.no_speech_timeout_s,
@@ -192,7 +192,9 @@ class LiveRun(Run):
         from stenogram.core.live import LiveOptions, LiveTranscriber
 
         req: StartLive = self.request  # type: ignore[assignment]
-        options = LiveOptions(transcribe=transcribe_options(req.options), step_s=req.step_s)
+        # Short inputs: encode only the buffer's audio (several times less work per decode).
+        transcribe = transcribe_options(req.options, fit_encoder_input=True)
+        options = LiveOptions(transcribe=transcribe, step_s=req.step_s)
         self.live = LiveTranscriber(transcriber(), options)
         self.live.committed.connect(lambda words: self.send(Committed(self.session, tuple(words))))
         self.live.tentative.connect(lambda words: self.send(Tentative(self.session, tuple(words))))
