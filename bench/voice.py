@@ -87,28 +87,30 @@ def bench_dictation(transcriber: Transcriber, opts: TranscribeOptions) -> list[d
         lead = np.zeros(SR // 2, dtype=np.float32)
         tail = np.zeros(2 * SR, dtype=np.float32)
         dictation = Dictation(transcriber, DictationOptions(transcribe=opts))
+        ready: list[float] = []  # when the text was ready (the tail is still being fed then)
+        dictation.finished.connect(lambda _result, ready=ready: ready.append(time.monotonic()))
         started = time.monotonic()
         feed_audio(np.concatenate([lead, clip, tail]), dictation.feed, speed=1.0)
         result = dictation.result(timeout=300)
-        done = time.monotonic()
+        done = ready[0]
         # The speech ended at the clip's last voiced sample: the VAD's end minus its padding.
         speech_end_s = (result.speech_ms[1] - 150) / 1000 if result.speech_ms else math.nan
         ready_s = done - started
         rows.append({
             "clip": name, "seconds": len(clip) / SR, "text": result.text,
             "from_speech_end": ready_s - speech_end_s,
-            "after_endpoint": result.latency_ms / 1000,
+            "after_endpoint": result.latency_ms / 1000, "early": result.early,
         })  # fmt: skip
         print(f"dictation {name}: {rows[-1]['from_speech_end']:.2f} s after speech "
               f"({rows[-1]['after_endpoint']:.2f} s transcribing): {result.text}")  # fmt: skip
     return rows
 
 
-def bench_live(transcriber: Transcriber, opts: TranscribeOptions, seconds: float) -> dict:
+def bench_live(transcriber: Transcriber, opts: TranscribeOptions, seconds: float, step_s: float) -> dict:
     audio = load_audio(AUDIO / LIVE_CLIP)[: int(seconds * SR)]
-    offline = transcriber.transcribe(audio, replace(opts, word_timestamps=True))
+    offline = transcriber.transcribe(audio, replace(opts, word_timestamps=True, fit_encoder_input=False))
     truth = [w for s in offline.segments for w in s.words]
-    live = LiveTranscriber(transcriber, LiveOptions(transcribe=opts))
+    live = LiveTranscriber(transcriber, LiveOptions(transcribe=opts, step_s=step_s))
     commits: list[tuple[float, object]] = []
     clock = {"t0": 0.0}
     live.committed.connect(
@@ -149,7 +151,7 @@ def bench_live(transcriber: Transcriber, opts: TranscribeOptions, seconds: float
     return row
 
 
-def markdown(model: str, dictation: list[dict], live: dict) -> str:
+def markdown(model: str, dictation: list[dict], live: dict, opts: TranscribeOptions, step_s: float) -> str:
     load = os.getloadavg()[0]
     lat = [r["from_speech_end"] for r in dictation]
     eng = [r["after_endpoint"] for r in dictation]
@@ -157,22 +159,24 @@ def markdown(model: str, dictation: list[dict], live: dict) -> str:
         "",
         "## Voice: dictation and live transcription (bench/voice.py)",
         "",
-        "Date 2026-11-25. Machine: 2 vCPU AMD EPYC Zen 4, Linux, MLX CPU, shared with other "
-        f"jobs while measured (load average {load:.1f}). Model {model}, greedy, English. Audio fed from files at real "
-        "time through the same `feed()` the microphone uses.",
+        f"Date {time.strftime('%Y-%m-%d')}. Machine: 2 vCPU AMD EPYC Zen 4, Linux, MLX CPU "
+        f"(load average {load:.1f} at the end). Model {model}, greedy, English, encoder input "
+        f"{'fitted to the audio' if opts.fit_encoder_input else 'a full 30 s window'}; live "
+        f"step {step_s:g} s. Audio fed from files at real time through the same `feed()` the "
+        "microphone uses.",
         "",
-        "| dictation clip | length | end of speech → text | of which transcribing |",
-        "|---|---|---|---|",
+        "| dictation clip | length | end of speech → text | after the endpoint | text begun in the pause |",
+        "|---|---|---|---|---|",
         *[
             f"| {r['clip']} | {r['seconds']:.1f} s | {r['from_speech_end']:.2f} s | "
-            f"{r['after_endpoint']:.2f} s |"
+            f"{r['after_endpoint']:.2f} s | {'yes' if r['early'] else 'no'} |"
             for r in dictation
         ],  # fmt: skip
         f"| median / p90 | | {pct(lat, 50):.2f} / {pct(lat, 90):.2f} s | "
-        f"{pct(eng, 50):.2f} / {pct(eng, 90):.2f} s |",
+        f"{pct(eng, 50):.2f} / {pct(eng, 90):.2f} s | |",
         "",
-        "End of speech → text includes the 0.7 s pause the VAD waits for before it ends a "
-        "dictation (a stop key skips it).",
+        "End of speech → text includes the pause the VAD waits for before it ends a dictation "
+        f"({DictationOptions().end_silence_ms} ms; a stop key skips it).",
         "",
         f"Live on the first {live['seconds']:.0f} s of {LIVE_CLIP}: word commit latency median "
         f"{live['median']:.2f} s, p90 {live['p90']:.2f} s, max {live['max']:.2f} s "
@@ -190,15 +194,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--live-seconds", type=float, default=38.2)  # 4 utterances, ~ anchor
+    parser.add_argument("--step", type=float, default=LiveOptions().step_s, help="live re-decode step (s)")
+    parser.add_argument("--full-window", action="store_true", help="encode a full 30 s window (to compare)")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
     path = model_path(args.model)
-    opts = TranscribeOptions(model=path, language="en", temperatures=(0.0,))
+    opts = TranscribeOptions(model=path, language="en", temperatures=(0.0,),
+                             fit_encoder_input=not args.full_window)  # fmt: skip
     transcriber = Transcriber()
     transcriber.transcribe(np.zeros(SR, dtype=np.float32), replace(opts, vad=False))  # warm
     dictation = bench_dictation(transcriber, opts)
-    live = bench_live(transcriber, opts, args.live_seconds)
-    text = markdown(args.model, dictation, live)
+    live = bench_live(transcriber, opts, args.live_seconds, args.step)
+    text = markdown(args.model, dictation, live, opts, args.step)
     print(text)
     if not args.no_append:
         with open(REPO / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:

@@ -77,3 +77,18 @@ def test_silence_commits_nothing(transcriber, live_options):
     live.feed(np.zeros(3 * SAMPLE_RATE, dtype=np.float32))
     live.process()
     assert live.finish().segments == []
+
+
+@pytest.mark.parametrize("pause_ms", [500, 0])
+def test_a_pause_commits_what_was_said_before_it_at_once(transcriber, live_options, load_16k, pause_ms):
+    from dataclasses import replace
+
+    live = LiveTranscriber(transcriber, replace(live_options, pause_ms=pause_ms))
+    live.feed(load_16k("en_ls_2830-3980-0000.flac"))
+    live.feed(np.zeros(SAMPLE_RATE * 8 // 10, dtype=np.float32))  # the speaker pauses
+    done = live.process()  # one decode: no earlier hypothesis to agree with
+    said = " ".join(words("".join(w.text for w in done)))
+    if pause_ms:
+        assert "undermine the authority of saint paul" in said
+    else:
+        assert done == ()  # agreement alone needs a second decode

@@ -7,6 +7,11 @@ The policy (after whisper_streaming, Macháček et al. 2023):
   with more context each agreeing is strong evidence the words will not change;
 - once the buffer is long, cut it at the end of a segment that is wholly committed, so each
   decode stays short (at most ``max_buffer_s``) and nothing uncommitted is ever cut;
+- when the speaker pauses (a streaming VAD hears ``pause_ms`` of quiet), the next decode
+  holds every word before the pause, fully heard: it is committed without waiting for a
+  second decode to agree (the second would decode the same audio, now followed by silence),
+  and the buffer restarts after it. Words at the end of an utterance would otherwise wait
+  longest. (whisper_streaming's VAD-controlled mode ends its chunks at pauses the same way.)
 - ``finish()`` decodes what is left one last time and commits all of it: the last words are
   never dropped.
 
@@ -26,12 +31,14 @@ from psygnal import Signal
 
 from stenogram.core.engine import TranscribeOptions, Transcriber
 from stenogram.core.transcript import Segment, Transcript, Word
+from stenogram.core.vad import VadOptions, VadStream
 
 SAMPLE_RATE = 16_000
 # Words of the new hypothesis that start this long before the last committed word ended are
 # the same words heard again; later ones are new.
 TAIL_MATCH_MS = 1500  # the committed tail is found again only this close to where it was said
 OVERLAP_SLACK_MS = 100
+PAUSE_PAD_MS = 100  # a pause's end is placed this far after the last speech
 MAX_NGRAM_REPEAT = 5  # committed tail words a new hypothesis may repeat at its start
 SENTENCE_END = re.compile(r"[.?!…]$")
 
@@ -44,8 +51,11 @@ class LiveOptions:
             language="en", temperatures=(0.0,), fit_encoder_input=True
         )
     )
-    # Pacing: decode again once this much new audio has arrived.
-    step_s: float = 1.0
+    # Pacing: decode again once this much new audio has arrived (or as soon as the last
+    # decode ends, when decoding takes longer).
+    step_s: float = 0.5
+    # A pause this long commits everything said before it (0: only agreement commits).
+    pause_ms: int = 500
     # The buffer is cut at a committed segment end once it is longer than this.
     max_buffer_s: float = 12.0
     # Committed text carried into each decode as the prompt.
@@ -84,15 +94,21 @@ class LiveTranscriber:
         self._previous: list[Word] = []  # last hypothesis, committed words removed
         self._stopping = False
         self._worker: threading.Thread | None = None
+        self._vad = VadStream(VadOptions(min_silence_ms=self.options.pause_ms, speech_pad_ms=PAUSE_PAD_MS))
+        self._pause_at: int | None = None  # sample where speech last stopped for a pause
         self.decodes = 0  # how many times the buffer was decoded
         self.decode_seconds = 0.0  # time spent decoding
 
     # -- input ---------------------------------------------------------------------------------
 
     def feed(self, chunk: np.ndarray) -> None:
+        chunk = np.asarray(chunk, dtype=np.float32)
+        events = self._vad.feed(chunk) if self.options.pause_ms else []
         with self._new_audio:
-            self._chunks.append(np.asarray(chunk, dtype=np.float32))
+            self._chunks.append(chunk)
             self._received += len(chunk)
+            for event in events:  # a start clears the pause; an end marks one
+                self._pause_at = event.sample if event.kind == "end" else None
             self._new_audio.notify()
 
     # -- output --------------------------------------------------------------------------------
@@ -154,6 +170,7 @@ class LiveTranscriber:
                 self._chunks = []
             self._decoded_upto = self._received
             buffer, offset = self._buffer, self._offset
+            pause_at, self._pause_at = self._pause_at, None
         if len(buffer) < SAMPLE_RATE // 10:
             return self._commit(list(self._previous) if final else [])
         started = time.perf_counter()
@@ -162,10 +179,18 @@ class LiveTranscriber:
         self.decode_seconds += time.perf_counter() - started
         new = self._after_committed(hypothesis)
         # At the end of the stream nothing more will confirm the tail: commit it all.
-        agreed = new if final else new[: _agreeing_prefix(new, self._previous)]
+        if final:
+            agreed = new
+        elif pause_at is not None:
+            agreed = _heard_before(new, pause_at * 1000 // SAMPLE_RATE)
+        else:
+            agreed = new[: _agreeing_prefix(new, self._previous)]
         self._previous = new[len(agreed) :]
         done = self._commit(agreed)
-        self._trim(segment_ends)
+        if pause_at is not None and not self._previous:
+            self._cut_buffer(pause_at)  # all said before the pause is committed
+        else:
+            self._trim(segment_ends)
         return done
 
     def _decode(self, buffer: np.ndarray, offset: int) -> tuple[list[Word], list[int]]:
@@ -240,7 +265,10 @@ class LiveTranscriber:
             cut_ms = committed_end  # one long sentence: committed words are safe to cut
         if cut_ms is None:
             return
-        cut = cut_ms * SAMPLE_RATE // 1000
+        self._cut_buffer(cut_ms * SAMPLE_RATE // 1000)
+
+    def _cut_buffer(self, cut: int) -> None:
+        """Drops the buffer's audio before stream sample ``cut``."""
         with self._lock:
             if cut <= self._offset:
                 return
@@ -274,6 +302,14 @@ class LiveTranscriber:
             options=opts.to_dict(),
             duration_ms=self._received * 1000 // SAMPLE_RATE,
         )
+
+
+def _heard_before(words: list[Word], pause_ms: int) -> list[Word]:
+    """The leading words that end before a pause (with slack for the pause's padding)."""
+    n = 0
+    while n < len(words) and words[n].end_ms <= pause_ms + OVERLAP_SLACK_MS:
+        n += 1
+    return words[:n]
 
 
 def _segment(words: list[Word]) -> Segment:

@@ -31,7 +31,7 @@ class StartLive:
     options: dict[str, Any]
     device: int | str | None = None
     directory: Path | None = None
-    step_s: float = 1.0
+    step_s: float = 0.5  # as LiveOptions: re-decode twice a second (or back to back)
 
 
 @dataclass(frozen=True)
