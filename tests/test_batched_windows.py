@@ -29,7 +29,10 @@ def packed_long_clip(shared_audio):
     return compute_log_mel(packed), speech_map.piece_start_frames()
 
 
-def test_batched_equals_one_at_a_time(transcriber, tiny_en, packed_long_clip):
+@pytest.mark.parametrize("beam_size", [None, 5])
+def test_batched_equals_one_at_a_time(transcriber, tiny_en, packed_long_clip, beam_size):
+    """Greedy, and beam search (whose windows' beams share their cross-attention keys and
+    values, and whose windows leave the batch as their searches end)."""
     mel, starts = packed_long_clip
     runtime = transcriber.load(str(tiny_en))
     settings = LoopSettings(
@@ -41,7 +44,7 @@ def test_batched_equals_one_at_a_time(transcriber, tiny_en, packed_long_clip):
         word_timestamps=False,
         initial_prompt=None,
     )
-    options = DecodingOptions(language="en", fp16=False)
+    options = DecodingOptions(language="en", fp16=False, beam_size=beam_size)
     done: list[int] = []
     one = decode_in_batches(runtime, mel, options, settings, starts, batch_size=1)
     batched = decode_in_batches(runtime, mel, options, settings, starts, batch_size=4, on_window=done.append)

@@ -47,15 +47,32 @@ class BeamSearchDecoder:
     def reset(self) -> None:
         self.finished = None
 
+    @property
+    def done_audio_can_leave(self) -> bool:
+        """Whether an audio with enough finished sequences no longer needs its live beams: only
+        when ``finalize`` will not top it up with them (patience of at least 1)."""
+        return self.max_candidates >= self.beam_size
+
     def update(
-        self, tokens: mx.array, logits: mx.array, sum_logprobs: mx.array
-    ) -> tuple[mx.array, bool, mx.array]:
+        self,
+        tokens: mx.array,
+        logits: mx.array,
+        sum_logprobs: mx.array,
+        audios: list[int] | None = None,
+    ) -> tuple[mx.array, list[bool], mx.array, list[int]]:
+        """One step: the next beams of each audio, which audios have finished enough
+        sequences, the beams' scores, and the row each next beam extends.
+
+        ``audios`` names the audio of each block of ``beam_size`` rows (all of them, in order,
+        when None); the caller reorders the key/value cache by the returned source rows.
+        """
         n_rows = tokens.shape[0]
         if n_rows % self.beam_size:
             raise ValueError(f"{n_rows} rows are not a whole number of beams of {self.beam_size}")
-        n_audio = n_rows // self.beam_size
+        if audios is None:
+            audios = list(range(n_rows // self.beam_size))
         if self.finished is None:
-            self.finished = [{} for _ in range(n_audio)]
+            self.finished = [{} for _ in range(max(audios) + 1)]
         top_tokens, top_logprobs = _top_candidates(logits, self.beam_size + 1)
         prefixes = np.array(tokens).tolist()
         scores_so_far = np.array(sum_logprobs).tolist()
@@ -63,10 +80,10 @@ class BeamSearchDecoder:
         next_tokens: list[list[int]] = []
         sources: list[int] = []
         next_scores: list[float] = []
-        for i in range(n_audio):
+        for block, audio in enumerate(audios):
             scores: dict[tuple[int, ...], float] = {}
             origin: dict[tuple[int, ...], int] = {}
-            for row in range(i * self.beam_size, (i + 1) * self.beam_size):
+            for row in range(block * self.beam_size, (block + 1) * self.beam_size):
                 for token, logprob in zip(top_tokens[row], top_logprobs[row]):
                     sequence = (*prefixes[row], int(token))
                     scores[sequence] = scores_so_far[row] + float(logprob)
@@ -83,25 +100,25 @@ class BeamSearchDecoder:
                 kept += 1
                 if kept == self.beam_size:
                     break
-            done = self.finished[i]
+            done = self.finished[audio]
             for sequence in sorted(newly_finished, key=newly_finished.__getitem__, reverse=True):
                 if len(done) >= self.max_candidates:
                     break
                 done[sequence] = newly_finished[sequence]
 
-        _rearrange_self_attention(self.inference, sources)
-        completed = all(len(done) >= self.max_candidates for done in self.finished)
-        return mx.array(next_tokens), completed, mx.array(next_scores, dtype=mx.float32)
+        completed = [len(self.finished[audio]) >= self.max_candidates for audio in audios]
+        return mx.array(next_tokens), completed, mx.array(next_scores, dtype=mx.float32), sources
 
     def finalize(
-        self, tokens: np.ndarray, sum_logprobs: np.ndarray
+        self, tokens: dict[int, np.ndarray], sum_logprobs: dict[int, np.ndarray]
     ) -> tuple[list[list[list[int]]], list[list[float]]]:
-        """Finished sequences per audio, topped up with the best live beams when too few finished."""
+        """Finished sequences per audio, topped up with its last live beams (``tokens[audio]``,
+        (beam_size, length)) when too few finished."""
         assert self.finished is not None
         for i, done in enumerate(self.finished):
             if len(done) < self.beam_size:
                 for j in np.argsort(sum_logprobs[i])[::-1]:
-                    done[(*tokens[i, j].tolist(), self.eot)] = float(sum_logprobs[i][j])
+                    done[(*tokens[i][j].tolist(), self.eot)] = float(sum_logprobs[i][j])
                     if len(done) >= self.beam_size:
                         break
         return (
@@ -110,14 +127,23 @@ class BeamSearchDecoder:
         )
 
 
-def _rearrange_self_attention(inference: Inference, sources: list[int]) -> None:
-    """Reorder the cache rows as the beams moved; only self-attention keys and values differ
-    between the beams of one audio, so the cross-attention ones (1,500 frames a layer) stay."""
-    if inference.kv_cache is None or sources == list(range(len(sources))):
+def _rearrange_cache(inference: Inference, sources: list[int], audios: list[int] | None) -> None:
+    """Reorder the self-attention cache rows as the beams moved, and keep the cross-attention
+    keys and values (one set per audio, shared by its beams) of the audios in ``audios`` (the
+    block positions still decoding; None keeps all)."""
+    if inference.kv_cache is None:
         return
-    index = mx.array(sources)
+    moved = audios is not None or sources != list(range(len(sources)))
+    rows = mx.array(sources) if moved else None
+    kept = mx.array(audios) if audios is not None else None
+    if rows is None and kept is None:
+        return
     inference.kv_cache = [
-        ((self_k[index], self_v[index]), cross) for (self_k, self_v), cross in inference.kv_cache
+        (
+            (self_k, self_v) if rows is None else (self_k[rows], self_v[rows]),
+            cross if kept is None else (cross[0][kept], cross[1][kept]),
+        )
+        for (self_k, self_v), cross in inference.kv_cache
     ]
 
 
@@ -130,7 +156,11 @@ def _top_candidates(logits: mx.array, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class BeamDecodingTask(FeaturesTask):
-    """mlx-whisper's decoding task with beam search in place of its greedy decoder."""
+    """mlx-whisper's decoding task with beam search in place of its greedy decoder.
+
+    Runs any number of audios at once (``beam_size`` rows each, sharing their audio's
+    cross-attention keys and values); an audio whose search is over leaves the batch, as
+    rows do in batched greedy decoding."""
 
     def __init__(self, model: Any, options: DecodingOptions) -> None:
         if not options.beam_size or options.temperature != 0:
@@ -151,13 +181,8 @@ class BeamDecodingTask(FeaturesTask):
         n_audio = features.shape[0]
         tokens = mx.broadcast_to(mx.array(self.initial_tokens), (n_audio, len(self.initial_tokens)))
         languages, _ = self._detect_language(features, tokens)
-        # Every beam of an audio attends to the same features.
-        features = mx.repeat(features, self.n_group, axis=0)
-        tokens = mx.repeat(tokens, self.n_group, axis=0)
-        tokens, sum_logprobs, no_speech_probs = _beam_loop(self, features, tokens)
-        no_speech = np.array(no_speech_probs).reshape(n_audio, self.n_group)[:, 0].tolist()
-        live = np.array(tokens).reshape(n_audio, self.n_group, -1)
-        live_scores = np.array(sum_logprobs).reshape(n_audio, self.n_group)
+        tokens = mx.repeat(tokens, self.n_group, axis=0)  # features stay one per audio
+        live, live_scores, no_speech = _beam_loop(self, features, tokens)
         candidates, scores = self.decoder.finalize(live, live_scores)
         candidates = [
             [_text_tokens(seq, self.sample_begin, tokenizer.eot) for seq in group]
@@ -170,7 +195,7 @@ class BeamDecodingTask(FeaturesTask):
             text = tokenizer.decode(best).strip()
             results.append(
                 DecodingResult(
-                    audio_features=features[i * self.n_group],
+                    audio_features=features[i],
                     language=languages[i],
                     tokens=best,
                     text=text,
@@ -183,22 +208,52 @@ class BeamDecodingTask(FeaturesTask):
         return results
 
 
-def _beam_loop(task: BeamDecodingTask, features: mx.array, tokens: mx.array) -> tuple[mx.array, mx.array, mx.array]:
-    """mlx-whisper's main loop, with the prompt projected only where it is read."""
+def _beam_loop(
+    task: BeamDecodingTask, features: mx.array, tokens: mx.array
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], list[float]]:
+    """mlx-whisper's main loop, with the prompt projected only where it is read.
+
+    Returns each audio's last live beams and their scores (what ``finalize`` may top up
+    with), and its no-speech probability.
+    """
     from stenogram.core.batch_decoding import no_speech_probabilities, prompt_logits
+
+    group = task.n_group
+    decoder = task.decoder
+    audios = list(range(features.shape[0]))
+    live: dict[int, np.ndarray] = {}
+    live_scores: dict[int, np.ndarray] = {}
+
+    def keep_last(blocks: list[int], tokens: mx.array, sum_logprobs: mx.array) -> None:
+        rows, scores = np.array(tokens), np.array(sum_logprobs)
+        for b in blocks:
+            live[audios[b]] = rows[b * group : (b + 1) * group]
+            live_scores[audios[b]] = scores[b * group : (b + 1) * group]
 
     sum_logprobs = mx.zeros(tokens.shape[0])
     first = prompt_logits(task.inference, tokens, features, (task.sot_index, tokens.shape[-1] - 1))
-    no_speech = mx.array(no_speech_probabilities(first[:, 0], task.tokenizer.no_speech))
+    no_speech = no_speech_probabilities(first[::group, 0], task.tokenizer.no_speech)
     logits = first[:, 1]
     for _ in range(task.sample_len):
         for logit_filter in task.logit_filters:
             logits = logit_filter.apply(logits, tokens)
-        tokens, completed, sum_logprobs = task.decoder.update(tokens, logits, sum_logprobs)
-        if completed or tokens.shape[-1] > task.n_ctx:
+        tokens, completed, sum_logprobs, sources = decoder.update(tokens, logits, sum_logprobs, audios)
+        if all(completed) or tokens.shape[-1] > task.n_ctx:
             break
+        if any(completed) and decoder.done_audio_can_leave:
+            blocks = [b for b, done in enumerate(completed) if not done]
+            keep_last([b for b, done in enumerate(completed) if done], tokens, sum_logprobs)
+            rows = [b * group + j for b in blocks for j in range(group)]
+            index = mx.array(rows)
+            tokens, sum_logprobs = tokens[index], sum_logprobs[index]
+            sources = [sources[r] for r in rows]
+            audios = [audios[b] for b in blocks]
+            _rearrange_cache(task.inference, sources, blocks)
+        else:
+            _rearrange_cache(task.inference, sources, None)
         logits = task.inference.logits(tokens[:, -1:], features)[:, -1]
-    return tokens, sum_logprobs, no_speech
+    keep_last(list(range(len(audios))), tokens, sum_logprobs)
+    return live, live_scores, no_speech
 
 
 def _text_tokens(sequence: list[int], sample_begin: int, eot: int) -> list[int]:

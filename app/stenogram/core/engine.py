@@ -30,7 +30,7 @@ from stenogram.core.transcript import Segment, Transcript, Word, utc_now
 from stenogram.core.whisper_runtime import DecodeCancelled, WhisperRuntime
 
 DEFAULT_MODEL = "tiny.en"
-AUTO_BATCH_SIZE = 8  # decoder rows per step; see bench/RESULTS.md
+AUTO_BATCH_SIZE = 8  # windows decoded at once (greedy: decoder rows per step); see bench/RESULTS.md
 BATCH_MEMORY_BYTES = 80 * 2**20  # cross-attention keys and values of all rows in a batch (1-hour files within 1 GB)
 SPEAKER_SHARE = 0.15  # of the progress bar, for labelling speakers after transcription
 # On a Metal GPU a beam of five costs little over greedy; on a CPU greedy is the default
@@ -207,13 +207,14 @@ class Transcriber:
 def _batch_size(options: TranscribeOptions, base, n_frames: int, dims) -> int:
     """How many windows to decode at once; 1 runs Whisper's sequential, prompted loop.
 
-    Each row of a batch holds its window's cross-attention keys and values for every decoder
-    layer; the batch is as large as AUTO_BATCH_SIZE rows, or as fits BATCH_MEMORY_BYTES.
+    Each window of a batch holds its cross-attention keys and values for every decoder layer
+    (shared by its beams, when beam searching); the batch is as large as AUTO_BATCH_SIZE
+    windows, or as fits BATCH_MEMORY_BYTES.
     """
     if options.batch_size is not None:
         return options.batch_size
-    if base.beam_size or not options.vad or n_frames <= N_FRAMES:
-        return 1  # beams batch within a window; one window has nothing to batch with
+    if not options.vad or n_frames <= N_FRAMES:
+        return 1  # one window has nothing to batch with
     bytes_per_value = 2 if base.fp16 else 4
     per_row = dims.n_text_layer * 2 * dims.n_audio_ctx * dims.n_text_state * bytes_per_value
     budget = BATCH_MEMORY_BYTES

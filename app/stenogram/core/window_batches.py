@@ -3,7 +3,8 @@
 Speech pieces are grouped into windows of at most 30 s that start and end at piece
 boundaries. Windows do not depend on each other (no previous-text prompt, as in
 faster-whisper's batched pipeline), so their decoder steps run as one batch; each window's
-result is then treated exactly like a window of Whisper's own loop: fallback temperatures
+result (greedy, or the best of a beam search when the options ask for beams) is then
+treated exactly like a window of Whisper's own loop: fallback temperatures
 when it fails, skipped when silent, split into segments at timestamp tokens, words aligned.
 A window the model ended early, with a piece still to come, is queued again from that piece.
 """
@@ -75,7 +76,6 @@ def decode_in_batches(
     """Segments of every window, in time order; ``on_window(frames_done)`` as they finish."""
     import mlx.core as mx
 
-    from stenogram.core.batch_decoding import BatchGreedyTask
     from stenogram.core.whisper_runtime import DecodeCancelled
 
     tokenizer = runtime.tokenizer(base_options.language, base_options.task)
@@ -91,9 +91,7 @@ def decode_in_batches(
         if cancel is not None and cancel.is_set():
             raise DecodeCancelled
         features = [runtime.encode(mel.window(w.start, w.size)) for w in batch]
-        results = BatchGreedyTask(runtime.model, replace(options, temperature=0.0)).run(
-            mx.concatenate(features, axis=0)
-        )
+        results = _first_pass(runtime, options).run(mx.concatenate(features, axis=0))
         for window, feats, result in zip(batch, features, results, strict=True):
             if needs_fallback(result, settings) and len(settings.temperatures) > 1:
                 warmer = replace(settings, temperatures=settings.temperatures[1:])
@@ -112,6 +110,18 @@ def decode_in_batches(
         if on_window is not None:
             on_window(min(total, done_frames))
     return sorted(segments, key=lambda s: s.start)
+
+
+def _first_pass(runtime: WhisperRuntime, options: DecodingOptions):
+    """The temperature-0 task for a batch: beam search when asked for (its beams share each
+    window's cross-attention keys and values), else greedy."""
+    if options.beam_size and options.beam_size > 1:
+        from stenogram.core.beam_search import BeamDecodingTask
+
+        return BeamDecodingTask(runtime.model, replace(options, temperature=0.0))
+    from stenogram.core.batch_decoding import BatchGreedyTask
+
+    return BatchGreedyTask(runtime.model, replace(options, temperature=0.0, beam_size=None, patience=None))
 
 
 def _undecoded_rest(window: Window, decoded, piece_starts: Sequence[int]) -> Window | None:
