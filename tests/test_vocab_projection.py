@@ -1,0 +1,36 @@
+"""The decoder's vocabulary projection in numpy (CPU backend) is MLX's, value for value."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_numpy_projection_matches_mlx_and_shares_the_weights(tiny_en):
+    import mlx.core as mx
+
+    from stenogram.core.model_loading import load_whisper
+    from stenogram.core.vocab_projection import NumpyVocabProjection, project_vocabulary_in_numpy
+
+    model = load_whisper(tiny_en, "float32")
+    hidden = mx.random.normal((3, 2, model.dims.n_text_state), key=mx.random.key(1))
+    expected = np.array(model.decoder.token_embedding.as_linear(hidden))
+    project_vocabulary_in_numpy(model)
+    embedding = model.decoder.token_embedding
+    actual = np.array(embedding.as_linear(hidden))
+    assert isinstance(embedding, NumpyVocabProjection)
+    assert actual.shape == expected.shape == (3, 2, model.dims.n_vocab)
+    assert np.abs(actual - expected).max() < 1e-4 * np.abs(expected).max()
+    assert np.shares_memory(embedding._numpy_weight, np.asarray(embedding.weight))  # no 80 MB copy
+    tokens = mx.array([[50257, 50362]])
+    assert np.array_equal(np.array(embedding(tokens)), np.array(embedding.weight[tokens]))  # lookups unchanged
+
+
+def test_the_cpu_runtime_uses_it_unless_told_not_to(tiny_en, monkeypatch):
+    from stenogram.core.vocab_projection import NumpyVocabProjection
+    from stenogram.core.whisper_runtime import MLX_ENCODER_ENV, WhisperRuntime, uses_gpu
+
+    runtime = WhisperRuntime(tiny_en)
+    uses_numpy = isinstance(runtime.model.decoder.token_embedding, NumpyVocabProjection)
+    assert uses_numpy == (not uses_gpu())  # a Metal GPU keeps MLX's projection
+    monkeypatch.setenv(MLX_ENCODER_ENV, "1")
+    assert not isinstance(WhisperRuntime(tiny_en).model.decoder.token_embedding, NumpyVocabProjection)
