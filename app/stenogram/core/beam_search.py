@@ -27,6 +27,7 @@ from mlx_whisper.decoding import (  # noqa: E402
 )
 
 from stenogram.core.features_task import FeaturesTask  # noqa: E402
+from stenogram.core.timestamp_rules import use_numpy_timestamp_rules  # noqa: E402
 
 
 class BeamSearchDecoder:
@@ -148,11 +149,22 @@ def _rearrange_cache(inference: Inference, sources: list[int], audios: list[int]
 
 
 def _top_candidates(logits: mx.array, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k most likely next tokens of each row, with their log-probabilities."""
-    logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
-    index = mx.argpartition(-logprobs, kth=k - 1, axis=-1)[:, :k]
-    values = mx.take_along_axis(logprobs, index, axis=-1)
-    return np.array(index), np.array(values)
+    """The k most likely next tokens of each row, with their log-probabilities.
+
+    In numpy: its vectorised ``exp`` makes the normaliser ~10x cheaper than MLX's on a CPU
+    (and closer to float64's), and k passes of argmax find the top k faster than a partition
+    over the 51,864 tokens. Equal logits go to the lower token id.
+    """
+    values = np.array(logits, dtype=np.float32)
+    rows = np.arange(values.shape[0])
+    work = values.copy()
+    top = np.empty((values.shape[0], k), dtype=np.int64)
+    for j in range(k):
+        top[:, j] = work.argmax(axis=-1)
+        work[rows, top[:, j]] = -np.inf
+    peak = values[rows, top[:, 0]][:, None]
+    log_total = peak + np.log(np.exp(values - peak).sum(axis=-1, keepdims=True))
+    return top, np.take_along_axis(values, top, axis=-1) - log_total
 
 
 class BeamDecodingTask(FeaturesTask):
@@ -172,6 +184,7 @@ class BeamDecodingTask(FeaturesTask):
             options.beam_size, self.tokenizer.eot, self.inference, options.patience
         )
         self.sequence_ranker = MaximumLikelihoodRanker(options.length_penalty)
+        self.logit_filters = use_numpy_timestamp_rules(self.logit_filters)
 
     def run(self, mel: mx.array) -> list[DecodingResult]:
         self.inference.reset()
