@@ -244,9 +244,15 @@ def _beam_loop(
             live_scores[audios[b]] = scores[b * group : (b + 1) * group]
 
     sum_logprobs = mx.zeros(tokens.shape[0])
-    first = prompt_logits(task.inference, tokens, features, (task.sot_index, tokens.shape[-1] - 1))
-    no_speech = no_speech_probabilities(first[::group, 0], task.tokenizer.no_speech)
-    logits = first[:, 1]
+    # The beams of an audio start alike: read the prompt once per audio, then copy its cache.
+    positions = (task.sot_index, tokens.shape[-1] - 1)
+    first = prompt_logits(task.inference, tokens[::group], features, positions)
+    task.inference.kv_cache = [
+        ((mx.repeat(k, group, axis=0), mx.repeat(v, group, axis=0)), cross)
+        for (k, v), cross in task.inference.kv_cache
+    ]
+    no_speech = no_speech_probabilities(first[:, 0], task.tokenizer.no_speech)
+    logits = mx.repeat(first[:, 1], group, axis=0)
     for _ in range(task.sample_len):
         for logit_filter in task.logit_filters:
             logits = logit_filter.apply(logits, tokens)

@@ -9,12 +9,15 @@ step only multiplies by them. The arithmetic is the same, value for value.
 The cache holds one set per audio. When there are more query rows than audios (the beams of a
 beam search), each audio's rows are stacked into one product against its keys, so the beams
 share one copy instead of reading five (``group`` rows per audio, in order). Only beam search
-decodes that way, and it reads no attention weights, so none are returned then.
+decodes that way, and it reads no attention weights, so none are returned then; on a CPU its
+softmax runs in numpy.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from stenogram.core.mlx_runtime import ensure_mlx
 
@@ -49,7 +52,7 @@ class PreparedCrossAttention(MultiHeadAttention):
             raise ValueError(f"{n_batch} query rows do not divide among {n_audio} audios")
         q = self.query(x).reshape(n_audio, group, n_ctx, self.n_head, head)
         q = q.transpose(0, 3, 1, 2, 4).reshape(n_audio, self.n_head, group * n_ctx, head)
-        weights = mx.softmax((q * head**-0.25) @ keys, axis=-1, precise=True)
+        weights = _softmax((q * head**-0.25) @ keys)
         out = (weights @ values).reshape(n_audio, self.n_head, group, n_ctx, head)
         return self.out(out.transpose(0, 2, 3, 1, 4).reshape(n_batch, n_ctx, n_state))
 
@@ -59,6 +62,18 @@ class PreparedCrossAttention(MultiHeadAttention):
         keys = self.key(xa).reshape(n_batch, n_frames, self.n_head, head).transpose(0, 2, 3, 1)
         values = self.value(xa).reshape(n_batch, n_frames, self.n_head, head).transpose(0, 2, 1, 3)
         return mx.contiguous(keys * head**-0.25), mx.contiguous(values)
+
+
+def _softmax(scores: mx.array) -> mx.array:
+    """Softmax over the frames; in numpy on a CPU, whose vectorised exp is ~4x faster than
+    MLX's element-at-a-time one here (5 beams x heads x 1,500 frames a layer and step)."""
+    if scores.dtype != mx.float32 or mx.default_device() != mx.cpu:
+        return mx.softmax(scores, axis=-1, precise=True)
+    weights = np.array(scores)
+    weights -= weights.max(axis=-1, keepdims=True)
+    np.exp(weights, out=weights)
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return mx.array(weights)
 
 
 def prepare_cross_attention(model: Any) -> None:
