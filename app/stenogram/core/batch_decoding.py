@@ -20,6 +20,7 @@ from mlx.utils import tree_map  # noqa: E402
 from mlx_whisper.decoding import DecodingResult, compression_ratio  # noqa: E402
 
 from stenogram.core.features_task import FeaturesTask  # noqa: E402
+from stenogram.core.timestamp_rules import use_numpy_timestamp_rules  # noqa: E402
 
 
 def prompt_logits(inference: Any, tokens: mx.array, features: mx.array, positions: tuple[int, ...]) -> mx.array:
@@ -50,7 +51,16 @@ def no_speech_probabilities(sot_logits: mx.array, no_speech_token: int | None) -
 
 
 class BatchGreedyTask(FeaturesTask):
-    """mlx-whisper's greedy decoding task, run over a batch of windows that drop out as they end."""
+    """mlx-whisper's greedy decoding task, run over a batch of windows that drop out as they end.
+
+    The choice of each token (timestamp rules, argmax, log-probability) is made in numpy:
+    MLX's CPU ``exp`` runs one element at a time, and a log-softmax over 51,864 logits per
+    row per step cost about as much as two decoder layers.
+    """
+
+    def __init__(self, model: Any, options: Any) -> None:
+        super().__init__(model, options)
+        self.logit_filters = use_numpy_timestamp_rules(self.logit_filters)
 
     def run(self, features: mx.array) -> list[DecodingResult]:
         if self.options.temperature != 0 or self.n_group != 1:
@@ -89,11 +99,13 @@ class BatchGreedyTask(FeaturesTask):
     def _step(self, tokens: mx.array, logits: mx.array, sum_logprobs: mx.array) -> tuple[mx.array, mx.array, np.ndarray]:
         for logit_filter in self.logit_filters:
             logits = logit_filter.apply(logits, tokens)
-        next_tokens = logits.argmax(axis=-1)
-        logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
-        sum_logprobs = sum_logprobs + mx.take_along_axis(logprobs, next_tokens[:, None], axis=-1)[:, 0]
-        tokens = mx.concatenate([tokens, next_tokens[:, None]], axis=-1)
-        return tokens, sum_logprobs, np.array(next_tokens) == self.tokenizer.eot
+        values = np.array(logits, dtype=np.float32)
+        next_tokens = values.argmax(axis=-1)
+        best = values.max(axis=-1, keepdims=True)
+        chosen_logprob = -np.log(np.exp(values - best).sum(axis=-1))  # best - logsumexp
+        sum_logprobs = sum_logprobs + mx.array(chosen_logprob)
+        tokens = mx.concatenate([tokens, mx.array(next_tokens[:, None].astype(np.int32))], axis=-1)
+        return tokens, sum_logprobs, next_tokens == self.tokenizer.eot
 
     def _keep(self, keep: np.ndarray, live: np.ndarray, tokens: mx.array, sum_logprobs: mx.array, features: mx.array):
         index = mx.array(keep)
