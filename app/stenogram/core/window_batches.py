@@ -76,7 +76,7 @@ def decode_in_batches(
     """Segments of every window, in time order; ``on_window(frames_done)`` as they finish."""
     import mlx.core as mx
 
-    from stenogram.core.whisper_runtime import DecodeCancelled
+    from stenogram.core.whisper_runtime import DecodeCancelled, _CancelCheck
 
     tokenizer = runtime.tokenizer(base_options.language, base_options.task)
     options = base_options
@@ -91,7 +91,10 @@ def decode_in_batches(
         if cancel is not None and cancel.is_set():
             raise DecodeCancelled
         features = [runtime.encode(mel.window(w.start, w.size)) for w in batch]
-        results = _first_pass(runtime, options).run(mx.concatenate(features, axis=0))
+        task = _first_pass(runtime, options)
+        if cancel is not None:  # a batch of beam searches runs for seconds: stop within a step
+            task.logit_filters.append(_CancelCheck(cancel))
+        results = task.run(mx.concatenate(features, axis=0))
         for window, feats, result in zip(batch, features, results, strict=True):
             if needs_fallback(result, settings) and len(settings.temperatures) > 1:
                 warmer = replace(settings, temperatures=settings.temperatures[1:])
