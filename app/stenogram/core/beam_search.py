@@ -155,16 +155,17 @@ def _top_candidates(logits: mx.array, k: int) -> tuple[np.ndarray, np.ndarray]:
     (and closer to float64's), and k passes of argmax find the top k faster than a partition
     over the 51,864 tokens. Equal logits go to the lower token id.
     """
-    values = np.array(logits, dtype=np.float32)
-    rows = np.arange(values.shape[0])
-    work = values.copy()
-    top = np.empty((values.shape[0], k), dtype=np.int64)
-    for j in range(k):
-        top[:, j] = work.argmax(axis=-1)
-        work[rows, top[:, j]] = -np.inf
-    peak = values[rows, top[:, 0]][:, None]
+    values = np.array(logits, dtype=np.float32)  # a copy of our own, changed below
+    peak = values.max(axis=-1, keepdims=True)
     log_total = peak + np.log(np.exp(values - peak).sum(axis=-1, keepdims=True))
-    return top, np.take_along_axis(values, top, axis=-1) - log_total
+    rows = np.arange(values.shape[0])
+    top = np.empty((values.shape[0], k), dtype=np.int64)
+    chosen = np.empty((values.shape[0], k), dtype=np.float32)
+    for j in range(k):
+        top[:, j] = values.argmax(axis=-1)
+        chosen[:, j] = values[rows, top[:, j]]
+        values[rows, top[:, j]] = -np.inf
+    return top, chosen - log_total
 
 
 class BeamDecodingTask(FeaturesTask):
