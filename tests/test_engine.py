@@ -211,3 +211,25 @@ def test_a_fitted_input_says_its_last_sentence_once(transcriber, base_model, sha
     assert transcript.text.count("stolen only") == 1, transcript.text
     assert wer(references[clip]["reference"], transcript.text) <= 0.05
     assert transcript.segments[-1].end_ms <= transcript.duration_ms
+
+
+def test_a_model_loaded_on_one_thread_decodes_first_on_another(tiny_en, shared_audio):
+    """The app loads the model when it starts and transcribes on worker threads (dictation)."""
+    from stenogram.core.engine import Transcriber
+
+    transcriber = Transcriber()
+    transcriber.load(str(tiny_en))
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            options = TranscribeOptions(model=str(tiny_en), language="en")
+            outcome["text"] = transcriber.transcribe(shared_audio / "jfk.flac", options).text
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert "error" not in outcome, outcome.get("error")
+    assert "fellow Americans" in outcome["text"]

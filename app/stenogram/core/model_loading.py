@@ -107,8 +107,25 @@ def load_whisper(model_dir: Path | str, dtype: str = "float32") -> Whisper:
     _cast_floating(model, mx_dtype)
     model.alignment_heads = _alignment_heads(config, stored_heads, dims, model_dir)
     mx.eval(model.parameters())
+    _evaluate_private_arrays(model)
     _check_finite(model, model_dir)
     return model
+
+
+def _evaluate_private_arrays(model: Whisper) -> None:
+    """Computes the arrays ``parameters()`` leaves out (the decoder's causal mask, the
+    encoder's positions): left lazy, their graph belongs to the loading thread's MLX stream,
+    and the first decode on any other thread (a dictation's, a job's) fails with "There is
+    no Stream(cpu, 0) in current thread"."""
+    import mlx.core as mx
+
+    private = [
+        value
+        for module in model.modules()
+        for name, value in module.items()
+        if name.startswith("_") and isinstance(value, mx.array)
+    ]
+    mx.eval(private)
 
 
 def check_parameters(
