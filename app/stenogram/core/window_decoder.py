@@ -145,27 +145,40 @@ def encode_and_decode(
 ) -> tuple[Any, DecodingResult]:
     """Encode a window (only its audio, when fitting) and decode it with fallback.
 
-    A fitted input's first decode is not trusted when it looks like a failure, or when its
-    timestamps run past the audio into the margin (the decoder, not seeing 30 s of padding,
-    may say the last sentence again there): the window is then encoded in full and decoded
-    again as Whisper would, before any temperature fallback.
+    A fitted input's first decode is not trusted when it looks like a failure, or when it
+    starts text past the audio, in the margin (the decoder, not seeing 30 s of padding, may
+    say the last sentence again there): the window is then encoded in full and decoded again
+    as Whisper would, before any temperature fallback. A last timestamp past the audio (the
+    decoder sometimes ends a short input's last segment seconds late) is moved to its end.
     """
     frames = encoder_frames(size, settings.fit_encoder_input)
     if frames < N_FRAMES:
         features = runtime.encode(window[:frames])
         first = replace(settings, temperatures=settings.temperatures[:1])
         result = decode_with_fallback(runtime, features, options, first, cancel)
-        last_time = _last_timestamp(result, runtime.tokenizer(options.language, options.task))
-        if not needs_fallback(result, settings) and last_time <= size + FIT_OVERRUN_FRAMES:
-            return features, result
+        tokenizer = runtime.tokenizer(options.language, options.task)
+        text_from = max(_text_starts(result, tokenizer), default=0)
+        if not needs_fallback(result, settings) and text_from <= size + FIT_OVERRUN_FRAMES:
+            return features, _ending_by(result, tokenizer, size)
     features = runtime.encode(window)
     return features, decode_with_fallback(runtime, features, options, settings, cancel)
 
 
-def _last_timestamp(result: DecodingResult, tokenizer: Tokenizer) -> int:
-    """The latest timestamp the decoder gave in a window, in Mel frames (0 if none)."""
-    latest = max((t for t in result.tokens if t >= tokenizer.timestamp_begin), default=None)
-    return 0 if latest is None else (latest - tokenizer.timestamp_begin) * INPUT_STRIDE
+def _text_starts(result: DecodingResult, tokenizer: Tokenizer) -> list[int]:
+    """Where the decoder says each stretch of text begins, in Mel frames of the window."""
+    begin, tokens = tokenizer.timestamp_begin, list(result.tokens)
+    return [
+        (t - begin) * INPUT_STRIDE
+        for t, after in zip(tokens, tokens[1:])
+        if t >= begin and after < tokenizer.eot
+    ]
+
+
+def _ending_by(result: DecodingResult, tokenizer: Tokenizer, size: int) -> DecodingResult:
+    """The result with timestamps past the window's audio moved to its end."""
+    latest = tokenizer.timestamp_begin + size // INPUT_STRIDE
+    tokens = [min(t, latest) if t >= tokenizer.timestamp_begin else t for t in result.tokens]
+    return result if tokens == list(result.tokens) else replace(result, tokens=tokens)
 
 
 def decode_with_fallback(
