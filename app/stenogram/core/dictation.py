@@ -117,6 +117,8 @@ class Dictation:
         self._result: DictationResult | None = None
         self._error: BaseException | None = None
         self._speculation: Speculation | None = None
+        self._worker: threading.Thread | None = None
+        self._dropped: list[Speculation] = []  # cancelled; waited for before the result
 
     @property
     def is_ended(self) -> bool:
@@ -151,6 +153,7 @@ class Dictation:
         current = self._speculation
         if current is not None and (pause is None or current.key[1] != pause[0]):
             current.cancel()
+            self._dropped.append(current)
             self._speculation = current = None
         wait = (self.options.pad_ms + self.options.speculate_after_ms) * SAMPLE_RATE // 1000
         if current is not None or pause is None or self._speech_start is None or pause[1] < wait:
@@ -175,6 +178,8 @@ class Dictation:
         """Waits for the text (after the dictation ended); raises what transcription raised."""
         if not self._done.wait(timeout):
             raise TimeoutError("the dictation has not finished")
+        if self._worker is not None:
+            self._worker.join()  # MLX aborts a process that exits while its thread winds down
         if self._error is not None:
             raise self._error
         assert self._result is not None
@@ -186,7 +191,8 @@ class Dictation:
         self._ended_by = why
         self._ended_at = time.monotonic()
         self.ended.emit(why)
-        threading.Thread(target=self._finish, name="dictation", daemon=True).start()
+        self._worker = threading.Thread(target=self._finish, name="dictation", daemon=True)
+        self._worker.start()
 
     def _finish(self) -> None:
         try:
@@ -211,6 +217,7 @@ class Dictation:
             transcript = early or self._transcriber.transcribe(speech, opts)
             if self._audio_path is not None:  # times in the full recording
                 transcript = _shifted(transcript, span[0] * 1000 // SAMPLE_RATE)
+        self._wait_for_dropped()
         transcript.media_path = str(path) if path else None
         transcript.duration_ms = len(audio if self._audio_path else speech) * 1000 // SAMPLE_RATE
         text = transcript.text
@@ -240,8 +247,14 @@ class Dictation:
             return None
         if speculation.key != span:
             speculation.cancel()
+            self._dropped.append(speculation)
             return None
         return speculation.result()
+
+    def _wait_for_dropped(self) -> None:
+        """No transcription of ours outlives the result (an app may quit right after it)."""
+        for speculation in self._dropped:
+            speculation.result()
 
     def _speech_span(self, total: int) -> tuple[int, int] | None:
         if self._speech_start is None:
@@ -320,7 +333,10 @@ class DictationSession:
         self.dictation.stop()
 
     def result(self, timeout: float | None = None) -> DictationResult:
-        return self.dictation.result(timeout)
+        result = self.dictation.result(timeout)
+        # The text can be ready as speech ends; the audio file is final only once stopped.
+        self.recorder.stop()
+        return result
 
 
 def start_dictation(

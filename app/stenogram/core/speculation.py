@@ -8,6 +8,7 @@ instead of a transcription later.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
@@ -27,7 +28,6 @@ class Speculation:
         self._audio = audio
         self._options = options
         self._cancel = threading.Event()
-        self._done = threading.Event()
         self._result: Transcript | None = None
         self._thread = threading.Thread(target=self._run, name="dictation-speculation", daemon=True)
         self._thread.start()
@@ -37,14 +37,15 @@ class Speculation:
         self._cancel.set()
 
     def result(self) -> Transcript | None:
-        """Waits for the transcript; None when it was cancelled or failed (transcribe again)."""
-        self._done.wait()
+        """Waits for the transcript; None when it was cancelled or failed (transcribe again).
+
+        Joins the thread: MLX aborts the process if it exits while a thread that used MLX
+        is still winding down.
+        """
+        self._thread.join()
         return self._result
 
     def _run(self) -> None:
-        try:
+        # Cancelled or failed: the caller transcribes again, and reports a failure then.
+        with contextlib.suppress(TranscriptionCancelled, Exception):
             self._result = self._transcriber.transcribe(self._audio, self._options, cancel=self._cancel)
-        except (TranscriptionCancelled, Exception):  # noqa: BLE001
-            pass  # cancelled or failed: the caller transcribes again, and reports a failure then
-        finally:
-            self._done.set()
