@@ -106,11 +106,11 @@ def bench_dictation(transcriber: Transcriber, opts: TranscribeOptions) -> list[d
     return rows
 
 
-def bench_live(transcriber: Transcriber, opts: TranscribeOptions, seconds: float, step_s: float) -> dict:
+def bench_live(transcriber: Transcriber, opts: TranscribeOptions, seconds: float, live_opts: LiveOptions) -> dict:
     audio = load_audio(AUDIO / LIVE_CLIP)[: int(seconds * SR)]
     offline = transcriber.transcribe(audio, replace(opts, word_timestamps=True, fit_encoder_input=False))
     truth = [w for s in offline.segments for w in s.words]
-    live = LiveTranscriber(transcriber, LiveOptions(transcribe=opts, step_s=step_s))
+    live = LiveTranscriber(transcriber, replace(live_opts, transcribe=opts))
     commits: list[tuple[float, object]] = []
     clock = {"t0": 0.0}
     live.committed.connect(
@@ -151,7 +151,7 @@ def bench_live(transcriber: Transcriber, opts: TranscribeOptions, seconds: float
     return row
 
 
-def markdown(model: str, dictation: list[dict], live: dict, opts: TranscribeOptions, step_s: float) -> str:
+def markdown(model: str, dictation: list[dict], live: dict, opts: TranscribeOptions, live_opts: LiveOptions) -> str:
     load = os.getloadavg()[0]
     lat = [r["from_speech_end"] for r in dictation]
     eng = [r["after_endpoint"] for r in dictation]
@@ -162,7 +162,8 @@ def markdown(model: str, dictation: list[dict], live: dict, opts: TranscribeOpti
         f"Date {time.strftime('%Y-%m-%d')}. Machine: 2 vCPU AMD EPYC Zen 4, Linux, MLX CPU "
         f"(load average {load:.1f} at the end). Model {model}, greedy, English, encoder input "
         f"{'fitted to the audio' if opts.fit_encoder_input else 'a full 30 s window'}; live "
-        f"step {step_s:g} s. Audio fed from files at real time through the same `feed()` the "
+        f"step {live_opts.step_s:g} s, buffer up to {live_opts.max_buffer_s:g} s, pause commit "
+        f"{live_opts.pause_ms} ms. Audio fed from files at real time through the same `feed()` the "
         "microphone uses.",
         "",
         "| dictation clip | length | end of speech → text | after the endpoint | text begun in the pause |",
@@ -195,6 +196,7 @@ def main() -> None:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--live-seconds", type=float, default=38.2)  # 4 utterances, ~ anchor
     parser.add_argument("--step", type=float, default=LiveOptions().step_s, help="live re-decode step (s)")
+    parser.add_argument("--max-buffer", type=float, default=LiveOptions().max_buffer_s, help="live buffer (s)")
     parser.add_argument("--full-window", action="store_true", help="encode a full 30 s window (to compare)")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
@@ -204,8 +206,9 @@ def main() -> None:
     transcriber = Transcriber()
     transcriber.transcribe(np.zeros(SR, dtype=np.float32), replace(opts, vad=False))  # warm
     dictation = bench_dictation(transcriber, opts)
-    live = bench_live(transcriber, opts, args.live_seconds, args.step)
-    text = markdown(args.model, dictation, live, opts, args.step)
+    live_opts = LiveOptions(step_s=args.step, max_buffer_s=args.max_buffer)
+    live = bench_live(transcriber, opts, args.live_seconds, live_opts)
+    text = markdown(args.model, dictation, live, opts, live_opts)
     print(text)
     if not args.no_append:
         with open(REPO / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
