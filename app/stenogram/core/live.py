@@ -7,11 +7,11 @@ The policy (after whisper_streaming, Macháček et al. 2023):
   with more context each agreeing is strong evidence the words will not change;
 - once the buffer is long, cut it at the end of a segment that is wholly committed, so each
   decode stays short (at most ``max_buffer_s``) and nothing uncommitted is ever cut;
-- when the speaker pauses (a streaming VAD hears ``pause_ms`` of quiet), the next decode
-  holds every word before the pause, fully heard: it is committed without waiting for a
-  second decode to agree (the second would decode the same audio, now followed by silence),
-  and the buffer restarts after it. Words at the end of an utterance would otherwise wait
-  longest. (whisper_streaming's VAD-controlled mode ends its chunks at pauses the same way.)
+- when the speaker pauses (a streaming VAD hears ``pause_ms`` of quiet), the audio up to the
+  pause is decoded once more and committed without waiting for a second decode to agree: it
+  has been heard in full and is followed by silence. The buffer restarts at the pause. Words
+  at the end of an utterance would otherwise wait longest. (whisper_streaming's
+  VAD-controlled mode ends its chunks at pauses the same way.)
 - ``finish()`` decodes what is left one last time and commits all of it: the last words are
   never dropped.
 
@@ -39,6 +39,7 @@ SAMPLE_RATE = 16_000
 TAIL_MATCH_MS = 1500  # the committed tail is found again only this close to where it was said
 OVERLAP_SLACK_MS = 100
 PAUSE_PAD_MS = 100  # a pause's end is placed this far after the last speech
+PAUSE_TAIL_SAMPLES = SAMPLE_RATE * 3 // 10  # silence decoded after it (the VAD heard 0.4 s more)
 MAX_NGRAM_REPEAT = 5  # committed tail words a new hypothesis may repeat at its start
 SENTENCE_END = re.compile(r"[.?!…]$")
 
@@ -163,6 +164,7 @@ class LiveTranscriber:
         """One decode of the buffer; returns the newly committed words.
 
         With ``final`` every word of the hypothesis is committed (the end of the stream).
+        After a pause, only the audio up to it is decoded, and all of it is committed.
         """
         with self._lock:
             if self._chunks:
@@ -171,27 +173,43 @@ class LiveTranscriber:
             self._decoded_upto = self._received
             buffer, offset = self._buffer, self._offset
             pause_at, self._pause_at = self._pause_at, None
+        if pause_at is not None and pause_at > offset and not final:
+            return self._commit_before_pause(buffer, offset, pause_at)
         if len(buffer) < SAMPLE_RATE // 10:
             return self._commit(list(self._previous) if final else [])
-        started = time.perf_counter()
-        hypothesis, segment_ends = self._decode(buffer, offset)
-        self.decodes += 1
-        self.decode_seconds += time.perf_counter() - started
+        hypothesis, segment_ends = self._timed_decode(buffer, offset)
         new = self._after_committed(hypothesis)
         # At the end of the stream nothing more will confirm the tail: commit it all.
-        if final:
-            agreed = new
-        elif pause_at is not None:
-            agreed = _heard_before(new, pause_at * 1000 // SAMPLE_RATE)
-        else:
-            agreed = new[: _agreeing_prefix(new, self._previous)]
+        agreed = new if final else new[: _agreeing_prefix(new, self._previous)]
         self._previous = new[len(agreed) :]
         done = self._commit(agreed)
-        if pause_at is not None and not self._previous:
-            self._cut_buffer(pause_at)  # all said before the pause is committed
-        else:
-            self._trim(segment_ends)
+        self._trim(segment_ends)
         return done
+
+    def _commit_before_pause(self, buffer: np.ndarray, offset: int, pause_at: int) -> tuple[Word, ...]:
+        """Decodes the speech before a pause with a little of its silence, and commits it all.
+
+        The audio after the pause is left out: the start of a new word there would be misread
+        (and, committed, could never be taken back). What was said before the pause has been
+        heard in full, so one decode is enough; the buffer then restarts at the pause.
+        """
+        heard = buffer[: pause_at - offset + PAUSE_TAIL_SAMPLES]
+        hypothesis, _ = self._timed_decode(heard, offset)
+        # Words placed in the silence after the pause are the decoder's invention.
+        pause_ms = pause_at * 1000 // SAMPLE_RATE + OVERLAP_SLACK_MS
+        new = [w for w in self._after_committed(hypothesis) if w.end_ms <= pause_ms]
+        self._previous = []
+        done = self._commit(new)
+        if done:  # nothing heard would be dropped with the audio: keep it if nothing came of it
+            self._cut_buffer(pause_at)
+        return done
+
+    def _timed_decode(self, buffer: np.ndarray, offset: int) -> tuple[list[Word], list[int]]:
+        started = time.perf_counter()
+        decoded = self._decode(buffer, offset)
+        self.decodes += 1
+        self.decode_seconds += time.perf_counter() - started
+        return decoded
 
     def _decode(self, buffer: np.ndarray, offset: int) -> tuple[list[Word], list[int]]:
         offset_ms = offset * 1000 // SAMPLE_RATE
@@ -302,14 +320,6 @@ class LiveTranscriber:
             options=opts.to_dict(),
             duration_ms=self._received * 1000 // SAMPLE_RATE,
         )
-
-
-def _heard_before(words: list[Word], pause_ms: int) -> list[Word]:
-    """The leading words that end before a pause (with slack for the pause's padding)."""
-    n = 0
-    while n < len(words) and words[n].end_ms <= pause_ms + OVERLAP_SLACK_MS:
-        n += 1
-    return words[:n]
 
 
 def _segment(words: list[Word]) -> Segment:
