@@ -92,3 +92,20 @@ def test_a_pause_commits_what_was_said_before_it_at_once(transcriber, live_optio
         assert "undermine the authority of saint paul" in said
     else:
         assert done == ()  # agreement alone needs a second decode
+
+
+def test_a_pause_commits_only_what_came_before_it(transcriber, live_options, load_16k):
+    """The next sentence has begun when the decode starts: its first sound is left for later."""
+    first, second = load_16k("en_ls_2830-3980-0000.flac"), load_16k("en_ls_6930-75918-0000.flac")
+    pause = np.zeros(SAMPLE_RATE * 7 // 10, dtype=np.float32)
+    onset = SAMPLE_RATE * 4 // 10
+    live = LiveTranscriber(transcriber, live_options)
+    live.feed(np.concatenate([first, pause, second[:onset]]))
+    done = live.process()
+    said = " ".join(words("".join(w.text for w in done)))
+    assert said.endswith("saint paul") or said.endswith("st paul"), said
+    pause_end_ms = (len(first) + len(pause)) * 1000 // SAMPLE_RATE
+    assert all(w.end_ms < pause_end_ms for w in done)
+    live.feed(second[onset:])
+    transcript = live.finish()
+    assert "concord returned to its place" in " ".join(words(transcript.text))
