@@ -145,40 +145,42 @@ def encode_and_decode(
 ) -> tuple[Any, DecodingResult]:
     """Encode a window (only its audio, when fitting) and decode it with fallback.
 
-    A fitted input's first decode is not trusted when it looks like a failure, or when it
-    starts text past the audio, in the margin (the decoder, not seeing 30 s of padding, may
-    say the last sentence again there): the window is then encoded in full and decoded again
-    as Whisper would, before any temperature fallback. A last timestamp past the audio (the
-    decoder sometimes ends a short input's last segment seconds late) is moved to its end.
+    A fitted input's first decode is not trusted when it is repetitive (a loop the short
+    input provoked), or unlikely where warmer temperatures would follow: the window is then
+    encoded in full and decoded again as Whisper would. Text it starts past the audio, in the
+    margin, is dropped: not seeing 30 s of padding, the decoder may say the last sentence
+    again there.
     """
     frames = encoder_frames(size, settings.fit_encoder_input)
     if frames < N_FRAMES:
         features = runtime.encode(window[:frames])
         first = replace(settings, temperatures=settings.temperatures[:1])
         result = decode_with_fallback(runtime, features, options, first, cancel)
-        tokenizer = runtime.tokenizer(options.language, options.task)
-        text_from = max(_text_starts(result, tokenizer), default=0)
-        if not needs_fallback(result, settings) and text_from <= size + FIT_OVERRUN_FRAMES:
-            return features, _ending_by(result, tokenizer, size)
+        # Merely unlikely text is redone only where warmer temperatures would be tried: with
+        # greedy alone (dictation, live) the full window would give no better a second opinion.
+        unlikely = len(settings.temperatures) > 1 and needs_fallback(result, settings)
+        if not _too_repetitive(result, settings) and not unlikely:
+            tokenizer = runtime.tokenizer(options.language, options.task)
+            return features, _within_audio(result, tokenizer, size)
     features = runtime.encode(window)
     return features, decode_with_fallback(runtime, features, options, settings, cancel)
 
 
-def _text_starts(result: DecodingResult, tokenizer: Tokenizer) -> list[int]:
-    """Where the decoder says each stretch of text begins, in Mel frames of the window."""
-    begin, tokens = tokenizer.timestamp_begin, list(result.tokens)
-    return [
-        (t - begin) * INPUT_STRIDE
-        for t, after in zip(tokens, tokens[1:])
-        if t >= begin and after < tokenizer.eot
-    ]
-
-
-def _ending_by(result: DecodingResult, tokenizer: Tokenizer, size: int) -> DecodingResult:
-    """The result with timestamps past the window's audio moved to its end."""
-    latest = tokenizer.timestamp_begin + size // INPUT_STRIDE
-    tokens = [min(t, latest) if t >= tokenizer.timestamp_begin else t for t in result.tokens]
-    return result if tokens == list(result.tokens) else replace(result, tokens=tokens)
+def _within_audio(result: DecodingResult, tokenizer: Tokenizer, size: int) -> DecodingResult:
+    """A fitted decode without text that starts past the window's audio (invented in the
+    margin), and with timestamps past the audio moved to its end (a short input's last
+    segment often ends seconds late)."""
+    begin, eot = tokenizer.timestamp_begin, tokenizer.eot
+    last_stamp = begin + size // INPUT_STRIDE
+    tokens = list(result.tokens)
+    for i, (token, after) in enumerate(zip(tokens, tokens[1:])):
+        if token >= begin and after < eot and (token - begin) * INPUT_STRIDE > size + FIT_OVERRUN_FRAMES:
+            tokens = tokens[:i]
+            break
+    tokens = [min(t, last_stamp) if t >= begin else t for t in tokens]
+    if tokens == list(result.tokens):
+        return result
+    return replace(result, tokens=tokens, text=tokenizer.decode([t for t in tokens if t < eot]).strip())
 
 
 def decode_with_fallback(
@@ -206,12 +208,12 @@ def decode_with_fallback(
 def needs_fallback(result: DecodingResult, s: LoopSettings) -> bool:
     if s.no_speech_threshold is not None and result.no_speech_prob > s.no_speech_threshold:
         return False  # silence: another temperature would only invent words
-    too_repetitive = (
-        s.compression_ratio_threshold is not None
-        and result.compression_ratio > s.compression_ratio_threshold
-    )
     too_unlikely = s.logprob_threshold is not None and result.avg_logprob < s.logprob_threshold
-    return too_repetitive or too_unlikely
+    return _too_repetitive(result, s) or too_unlikely
+
+
+def _too_repetitive(result: DecodingResult, s: LoopSettings) -> bool:
+    return s.compression_ratio_threshold is not None and result.compression_ratio > s.compression_ratio_threshold
 
 
 def is_silent(result: DecodingResult, s: LoopSettings) -> bool:
