@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--live-seconds", type=float, default=38.2)  # 4 utterances, ~ anchor
     parser.add_argument("--step", type=float, default=LiveOptions().step_s, help="live re-decode step (s)")
     parser.add_argument("--max-buffer", type=float, default=LiveOptions().max_buffer_s, help="live buffer (s)")
+    parser.add_argument("--pause-ms", type=int, default=LiveOptions().pause_ms, help="live pause commit (ms)")
     parser.add_argument("--full-window", action="store_true", help="encode a full 30 s window (to compare)")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
@@ -206,7 +207,7 @@ def main() -> None:
     transcriber = Transcriber()
     transcriber.transcribe(np.zeros(SR, dtype=np.float32), replace(opts, vad=False))  # warm
     dictation = bench_dictation(transcriber, opts)
-    live_opts = LiveOptions(step_s=args.step, max_buffer_s=args.max_buffer)
+    live_opts = LiveOptions(step_s=args.step, max_buffer_s=args.max_buffer, pause_ms=args.pause_ms)
     live = bench_live(transcriber, opts, args.live_seconds, live_opts)
     text = markdown(args.model, dictation, live, opts, live_opts)
     print(text)
