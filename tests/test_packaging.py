@@ -101,15 +101,21 @@ def test_the_plain_python_dtw_stand_in_matches_numba(tmp_path):
         "x = np.random.default_rng(7).random((23, 180)).astype(np.float32)\n"
         "np.save(sys.argv[2], dtw(x))\n"
     )
-    paths = {}
-    for mode in ("numba", "stand-in"):
-        out = tmp_path / f"{mode}.npy"
+    paths = _run_with_and_without_stand_in(script, "numba", tmp_path, ".npy")
+    assert paths["numba"].tolist() == paths["stand-in"].tolist()
+
+
+def _run_with_and_without_stand_in(script, real: str, tmp_path, suffix: str) -> dict:
+    """Runs ``script MODE OUT`` with the real library and with the stand-in; loads each OUT."""
+    loaded = {}
+    for mode in (real, "stand-in"):
+        out = tmp_path / f"{mode}{suffix}"
         done = subprocess.run([sys.executable, str(script), mode, str(out)],
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert ("stand-in" in done.stderr) == (mode == "stand-in")
-        paths[mode] = np.load(out)
-    assert paths["numba"].tolist() == paths["stand-in"].tolist()
+        loaded[mode] = np.load(out)
+    return loaded
 
 
 def test_the_numpy_medfilt_stand_in_matches_scipy(tmp_path):
@@ -131,14 +137,7 @@ def test_the_numpy_medfilt_stand_in_matches_scipy(tmp_path):
         "x = np.random.default_rng(3).random((6, 23, 180)).astype(np.float32)\n"
         "np.savez(sys.argv[2], heads=median_filter(x, 7), row=median_filter(x[0, 0], 3))\n"
     )
-    filtered = {}
-    for mode in ("scipy", "stand-in"):
-        out = tmp_path / f"{mode}.npz"
-        done = subprocess.run([sys.executable, str(script), mode, str(out)],
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        assert ("stand-in" in done.stderr) == (mode == "stand-in")
-        filtered[mode] = np.load(out)
+    filtered = _run_with_and_without_stand_in(script, "scipy", tmp_path, ".npz")
     for name in ("heads", "row"):
         assert np.array_equal(filtered["scipy"][name], filtered["stand-in"][name])
 
