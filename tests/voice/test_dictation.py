@@ -144,3 +144,32 @@ def test_paste_elsewhere_says_why_not():
     with pytest.raises(PasteUnavailable) as err:
         paste_into_front_app()
     assert "macOS" in err.value.user_message
+
+
+def test_a_process_that_dictated_exits_cleanly(tiny_en, shared_audio, tmp_path):
+    """MLX streams left by the dictation's threads used to abort the process at exit
+    ("terminate called without an active exception"), in most runs of this script."""
+    import subprocess
+
+    script = tmp_path / "dictate_and_exit.py"
+    script.write_text(
+        "import math, sys\n"
+        "import stenogram.core\n"
+        "import numpy as np\n"
+        "from stenogram.core.audio_feed import feed_audio\n"
+        "from stenogram.core.dictation import Dictation, DictationOptions\n"
+        "from stenogram.core.engine import TranscribeOptions, Transcriber\n"
+        "from stenogram.core.media import load_audio\n"
+        "opts = TranscribeOptions(model=sys.argv[1], language='en', temperatures=(0.0,), fit_encoder_input=True)\n"
+        "dictation = Dictation(Transcriber(), DictationOptions(transcribe=opts))\n"
+        "clip = np.concatenate([load_audio(sys.argv[2]), np.zeros(32000, np.float32)])\n"
+        "feed_audio(clip, dictation.feed, speed=math.inf)\n"
+        "print(dictation.result(120).text)\n"
+    )
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, str(script), str(tiny_en), str(shared_audio / CLIP)],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "undermine the authority" in done.stdout

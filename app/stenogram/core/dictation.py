@@ -27,6 +27,7 @@ import numpy as np
 from psygnal import Signal
 
 from stenogram.core.engine import TranscribeOptions, Transcriber
+from stenogram.core.mlx_runtime import release_thread_streams
 from stenogram.core.recorder import Recorder, RecorderOptions
 from stenogram.core.recording_file import SAMPLE_RATE, WavAppender, new_recording_path
 from stenogram.core.speculation import Speculation
@@ -201,6 +202,7 @@ class Dictation:
         except BaseException as exc:  # handed to result(); the UI shows its user_message
             self._error = exc
         finally:
+            release_thread_streams()
             self._done.set()
 
     def _transcribe(self) -> DictationResult:

@@ -30,6 +30,7 @@ import numpy as np
 from psygnal import Signal
 
 from stenogram.core.engine import TranscribeOptions, Transcriber
+from stenogram.core.mlx_runtime import release_thread_streams
 from stenogram.core.transcript import Segment, Transcript, Word
 from stenogram.core.vad import VadOptions, VadStream
 
@@ -141,6 +142,12 @@ class LiveTranscriber:
         return self.transcript()
 
     def _run(self) -> None:
+        try:
+            self._decode_as_audio_arrives()
+        finally:
+            release_thread_streams()
+
+    def _decode_as_audio_arrives(self) -> None:
         # Pay the model's first-use costs while the first second of speech arrives.
         try:
             self._transcriber.warm_up(self.options.transcribe.model)

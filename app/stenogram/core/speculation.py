@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from stenogram.core.engine import TranscribeOptions, Transcriber, TranscriptionCancelled
+from stenogram.core.mlx_runtime import release_thread_streams
 from stenogram.core.transcript import Transcript
 
 
@@ -49,3 +50,4 @@ class Speculation:
         # Cancelled or failed: the caller transcribes again, and reports a failure then.
         with contextlib.suppress(TranscriptionCancelled, Exception):
             self._result = self._transcriber.transcribe(self._audio, self._options, cancel=self._cancel)
+        release_thread_streams()
