@@ -231,9 +231,13 @@ def _child_main(inbox: Any, outbox_conn: Any) -> None:
 
 
 def _warm(get_transcriber: Callable[[], Any], model: str, send: Callable[[Any], None]) -> None:
+    from stenogram.core.mlx_runtime import release_thread_streams
+
     try:
         get_transcriber().warm_up(model, word_timestamps=True)  # live mode needs word times
     except Exception as exc:  # a missing model: the session that uses it reports it too
         send(Ready(model, getattr(exc, "user_message", None) or str(exc)))
         return
+    finally:
+        release_thread_streams()  # this thread ends here; MLX's streams must not outlive it
     send(Ready(model))

@@ -150,8 +150,11 @@ class DictationRun(Run):
     @staticmethod
     def _warm(model: str) -> None:
         # A failure (a missing model) is reported by the transcription, with its sentence.
+        from stenogram.core.mlx_runtime import release_thread_streams
+
         with contextlib.suppress(Exception):
             transcriber().warm_up(model, word_timestamps=False)
+        release_thread_streams()  # this thread ends here; MLX's streams must not outlive it
 
     def _on_ended(self, why: str) -> None:
         self.send(SpeechEnded(self.session, why))
