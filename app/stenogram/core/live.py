@@ -8,7 +8,7 @@ The policy (after whisper_streaming, Macháček et al. 2023):
 - once the buffer is long, cut it at the end of a segment that is wholly committed, so each
   decode stays short (at most ``max_buffer_s``) and nothing uncommitted is ever cut;
 - when the speaker pauses (a streaming VAD hears ``pause_ms`` of quiet), the audio up to the
-  pause is decoded once more and committed without waiting for a second decode to agree: it
+  pause (and its silence) is decoded once more and committed without waiting for a second decode to agree: it
   has been heard in full and is followed by silence. The buffer restarts at the pause. Words
   at the end of an utterance would otherwise wait longest. (whisper_streaming's
   VAD-controlled mode ends its chunks at pauses the same way.)
@@ -40,7 +40,6 @@ SAMPLE_RATE = 16_000
 TAIL_MATCH_MS = 1500  # the committed tail is found again only this close to where it was said
 OVERLAP_SLACK_MS = 100
 PAUSE_PAD_MS = 100  # a pause's end is placed this far after the last speech
-PAUSE_TAIL_SAMPLES = SAMPLE_RATE * 3 // 10  # silence decoded after it (the VAD heard 0.4 s more)
 MAX_NGRAM_REPEAT = 5  # committed tail words a new hypothesis may repeat at its start
 SENTENCE_END = re.compile(r"[.?!…]$")
 
@@ -200,7 +199,9 @@ class LiveTranscriber:
         (and, committed, could never be taken back). What was said before the pause has been
         heard in full, so one decode is enough; the buffer then restarts at the pause.
         """
-        heard = buffer[: pause_at - offset + PAUSE_TAIL_SAMPLES]
+        # With it, the silence the VAD heard after the pause's end, and nothing later.
+        tail = (self.options.pause_ms - PAUSE_PAD_MS) * SAMPLE_RATE // 1000
+        heard = buffer[: pause_at - offset + tail]
         hypothesis, _ = self._timed_decode(heard, offset)
         # Words placed in the silence after the pause are the decoder's invention.
         pause_ms = pause_at * 1000 // SAMPLE_RATE + OVERLAP_SLACK_MS

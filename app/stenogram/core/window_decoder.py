@@ -29,7 +29,7 @@ PROMPT_RESET_TEMPERATURE = 0.5  # above this, the previous text stops being the 
 # After decoded speech, a rest this short cannot hold a word; decoded alone as a window,
 # the model would only repeat the text before it (measured: 0.11 s left after a sentence).
 MIN_REST_FRAMES = 20
-FIT_OVERRUN_FRAMES = 50  # a fitted decode's timestamps may pass the audio's end by 0.5 s
+FIT_OVERRUN_FRAMES = 50  # a fitted decode's text may start up to 0.5 s past the audio's end
 
 
 @dataclass(frozen=True)
