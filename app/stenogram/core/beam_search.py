@@ -21,24 +21,20 @@ import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
 from mlx_whisper.decoding import (  # noqa: E402
     DecodingOptions,
     DecodingResult,
-    Inference,
     MaximumLikelihoodRanker,
     compression_ratio,
 )
 
 from stenogram.core.features_task import FeaturesTask  # noqa: E402
-from stenogram.core.timestamp_rules import use_numpy_timestamp_rules  # noqa: E402
+from stenogram.core.logit_filters import numpy_logit_filters  # noqa: E402
 
 
 class BeamSearchDecoder:
     """Keeps ``beam_size`` live sequences per audio and collects finished ones."""
 
-    def __init__(
-        self, beam_size: int, eot: int, inference: Inference, patience: float | None = None
-    ):
+    def __init__(self, beam_size: int, eot: int, patience: float | None = None):
         self.beam_size = beam_size
         self.eot = eot
-        self.inference = inference
         self.patience = patience or 1.0
         self.max_candidates = round(beam_size * self.patience)
         if self.max_candidates <= 0:
@@ -56,11 +52,11 @@ class BeamSearchDecoder:
 
     def update(
         self,
-        tokens: mx.array,
-        logits: mx.array,
-        sum_logprobs: mx.array,
+        tokens: np.ndarray,
+        logits: np.ndarray,
+        sum_logprobs: np.ndarray,
         audios: list[int] | None = None,
-    ) -> tuple[mx.array, list[bool], mx.array, list[int]]:
+    ) -> tuple[np.ndarray, list[bool], np.ndarray, list[int]]:
         """One step: the next beams of each audio, which audios have finished enough
         sequences, the beams' scores, and the row each next beam extends.
 
@@ -75,8 +71,8 @@ class BeamSearchDecoder:
         if self.finished is None:
             self.finished = [{} for _ in range(max(audios) + 1)]
         top_tokens, top_logprobs = _top_candidates(logits, self.beam_size + 1)
-        prefixes = np.array(tokens).tolist()
-        scores_so_far = np.array(sum_logprobs).tolist()
+        prefixes = tokens.tolist()
+        scores_so_far = sum_logprobs.tolist()
 
         next_tokens: list[list[int]] = []
         sources: list[int] = []
@@ -108,7 +104,7 @@ class BeamSearchDecoder:
                 done[sequence] = newly_finished[sequence]
 
         completed = [len(self.finished[audio]) >= self.max_candidates for audio in audios]
-        return mx.array(next_tokens), completed, mx.array(next_scores, dtype=mx.float32), sources
+        return np.array(next_tokens, dtype=np.int32), completed, np.array(next_scores, dtype=np.float32), sources
 
     def finalize(
         self, tokens: dict[int, np.ndarray], sum_logprobs: dict[int, np.ndarray]
@@ -128,27 +124,7 @@ class BeamSearchDecoder:
         )
 
 
-def _rearrange_cache(inference: Inference, sources: list[int], audios: list[int] | None) -> None:
-    """Reorder the self-attention cache rows as the beams moved, and keep the cross-attention
-    keys and values (one set per audio, shared by its beams) of the audios in ``audios`` (the
-    block positions still decoding; None keeps all)."""
-    if inference.kv_cache is None:
-        return
-    moved = audios is not None or sources != list(range(len(sources)))
-    rows = mx.array(sources) if moved else None
-    kept = mx.array(audios) if audios is not None else None
-    if rows is None and kept is None:
-        return
-    inference.kv_cache = [
-        (
-            (self_k, self_v) if rows is None else (self_k[rows], self_v[rows]),
-            cross if kept is None else (cross[0][kept], cross[1][kept]),
-        )
-        for (self_k, self_v), cross in inference.kv_cache
-    ]
-
-
-def _top_candidates(logits: mx.array, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _top_candidates(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k most likely next tokens of each row, with their log-probabilities.
 
     In numpy: its vectorised ``exp`` makes the normaliser ~10x cheaper than MLX's on a CPU
@@ -181,21 +157,17 @@ class BeamDecodingTask(FeaturesTask):
         super().__init__(model, replace(options, beam_size=None, patience=None))
         self.options = options
         self.n_group = options.beam_size
-        self.decoder = BeamSearchDecoder(
-            options.beam_size, self.tokenizer.eot, self.inference, options.patience
-        )
+        self.decoder = BeamSearchDecoder(options.beam_size, self.tokenizer.eot, options.patience)
         self.sequence_ranker = MaximumLikelihoodRanker(options.length_penalty)
-        self.logit_filters = use_numpy_timestamp_rules(self.logit_filters)
+        self.logit_filters = numpy_logit_filters(self.logit_filters)
 
     def run(self, mel: mx.array) -> list[DecodingResult]:
-        self.inference.reset()
         self.decoder.reset()
         tokenizer = self.tokenizer
         features = self._get_audio_features(mel)
         n_audio = features.shape[0]
-        tokens = mx.broadcast_to(mx.array(self.initial_tokens), (n_audio, len(self.initial_tokens)))
+        tokens = np.tile(np.array(self.initial_tokens, dtype=np.int32), (n_audio, 1))
         languages, _ = self._detect_language(features, tokens)
-        tokens = mx.repeat(tokens, self.n_group, axis=0)  # features stay one per audio
         live, live_scores, no_speech = _beam_loop(self, features, tokens)
         candidates, scores = self.decoder.finalize(live, live_scores)
         candidates = [
@@ -223,14 +195,15 @@ class BeamDecodingTask(FeaturesTask):
 
 
 def _beam_loop(
-    task: BeamDecodingTask, features: mx.array, tokens: mx.array
+    task: BeamDecodingTask, features: mx.array, prompts: np.ndarray
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], list[float]]:
     """mlx-whisper's main loop, with the prompt projected only where it is read.
 
-    Returns each audio's last live beams and their scores (what ``finalize`` may top up
-    with), and its no-speech probability.
+    ``prompts`` holds one row per audio. Returns each audio's last live beams and their scores
+    (what ``finalize`` may top up with), and its no-speech probability.
     """
-    from stenogram.core.batch_decoding import no_speech_probabilities, prompt_logits
+    from stenogram.core.batch_decoding import no_speech_probabilities
+    from stenogram.core.decoder_session import decoder_session
 
     group = task.n_group
     decoder = task.decoder
@@ -238,22 +211,19 @@ def _beam_loop(
     live: dict[int, np.ndarray] = {}
     live_scores: dict[int, np.ndarray] = {}
 
-    def keep_last(blocks: list[int], tokens: mx.array, sum_logprobs: mx.array) -> None:
-        rows, scores = np.array(tokens), np.array(sum_logprobs)
+    def keep_last(blocks: list[int], tokens: np.ndarray, sum_logprobs: np.ndarray) -> None:
         for b in blocks:
-            live[audios[b]] = rows[b * group : (b + 1) * group]
-            live_scores[audios[b]] = scores[b * group : (b + 1) * group]
+            live[audios[b]] = tokens[b * group : (b + 1) * group]
+            live_scores[audios[b]] = sum_logprobs[b * group : (b + 1) * group]
 
-    sum_logprobs = mx.zeros(tokens.shape[0])
     # The beams of an audio start alike: read the prompt once per audio, then copy its cache.
-    positions = (task.sot_index, tokens.shape[-1] - 1)
-    first = prompt_logits(task.inference, tokens[::group], features, positions)
-    task.inference.kv_cache = [
-        ((mx.repeat(k, group, axis=0), mx.repeat(v, group, axis=0)), cross)
-        for (k, v), cross in task.inference.kv_cache
-    ]
+    session = decoder_session(task.model)
+    first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1))
+    session.repeat_rows(group)
     no_speech = no_speech_probabilities(first[:, 0], task.tokenizer.no_speech)
-    logits = mx.repeat(first[:, 1], group, axis=0)
+    tokens = np.repeat(prompts, group, axis=0)
+    sum_logprobs = np.zeros(tokens.shape[0], dtype=np.float32)
+    logits = np.repeat(first[:, 1], group, axis=0)
     for _ in range(task.sample_len):
         for logit_filter in task.logit_filters:
             logits = logit_filter.apply(logits, tokens)
@@ -264,14 +234,13 @@ def _beam_loop(
             blocks = [b for b, done in enumerate(completed) if not done]
             keep_last([b for b, done in enumerate(completed) if done], tokens, sum_logprobs)
             rows = [b * group + j for b in blocks for j in range(group)]
-            index = mx.array(rows)
-            tokens, sum_logprobs = tokens[index], sum_logprobs[index]
+            tokens, sum_logprobs = tokens[rows], sum_logprobs[rows]
             sources = [sources[r] for r in rows]
             audios = [audios[b] for b in blocks]
-            _rearrange_cache(task.inference, sources, blocks)
+            session.select(sources, blocks)
         else:
-            _rearrange_cache(task.inference, sources, None)
-        logits = task.inference.logits(tokens[:, -1:], features)[:, -1]
+            session.select(sources, None)
+        logits = session.step(tokens[:, -1])
     keep_last(list(range(len(audios))), tokens, sum_logprobs)
     return live, live_scores, no_speech
 

@@ -34,9 +34,11 @@ class NumpyTimestampRules(ApplyTimestampRules):
     def like(cls, rules: ApplyTimestampRules) -> NumpyTimestampRules:
         return cls(rules.tokenizer, rules.sample_begin, rules.max_initial_timestamp_index)
 
-    def apply(self, logits: mx.array, tokens: mx.array) -> mx.array:
+    def apply(self, logits: Any, tokens: Any) -> Any:
+        """Numpy logits are changed in place and returned; MLX logits give a new MLX array."""
         begin, eot = self.tokenizer.timestamp_begin, self.tokenizer.eot
-        out = np.array(logits, dtype=np.float32)
+        given_numpy = isinstance(logits, np.ndarray)
+        out = logits if given_numpy else np.array(logits, dtype=np.float32)
         prefer_timestamp = _timestamps_outweigh_text(out, begin)  # on the logits as given
         if self.tokenizer.no_timestamps is not None:
             out[:, self.tokenizer.no_timestamps] = -np.inf
@@ -51,7 +53,7 @@ class NumpyTimestampRules(ApplyTimestampRules):
             if self.max_initial_timestamp_index is not None:
                 out[:, begin + self.max_initial_timestamp_index + 1 :] = -np.inf
         out[prefer_timestamp, :begin] = -np.inf
-        return mx.array(out)
+        return out if given_numpy else mx.array(out)
 
 
 def _timestamps_outweigh_text(logits: np.ndarray, begin: int) -> np.ndarray:

@@ -74,14 +74,18 @@ class WhisperRuntime:
         self._lock = threading.Lock()
         self._warm = False
         # On a CPU, numpy's vectorised kernels and threaded BLAS run the encoder about twice
-        # as fast as MLX's, and the decoder's vocabulary projection about five times.
+        # as fast as MLX's, a decoder step two to three times, and the vocabulary projection
+        # of the word aligner (still MLX's decoder) about five times.
         self._cpu_encoder = None
         if self.dtype == "float32" and not uses_gpu() and os.environ.get(MLX_ENCODER_ENV) != "1":
+            from stenogram.core.cpu_decoder import NumpyDecoder
             from stenogram.core.cpu_encoder import NumpyEncoder
+            from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
             from stenogram.core.vocab_projection import project_vocabulary_in_numpy
 
             self._cpu_encoder = NumpyEncoder(self.model.encoder)
             project_vocabulary_in_numpy(self.model)
+            setattr(self.model, NUMPY_DECODER_ATTRIBUTE, NumpyDecoder(self.model.decoder))
 
     @property
     def is_multilingual(self) -> bool:

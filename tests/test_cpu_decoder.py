@@ -1,0 +1,111 @@
+"""The numpy decoder used on a CPU computes MLX's decoder, step for step, rows and beams alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stenogram.core.log_mel import compute_log_mel
+from stenogram.core.media import load_audio
+
+SOT_PREV_EN = [50257, 50362]  # tiny.en: start of transcript, no timestamps
+WORDS = [[843, 1336, 6868], [290, 523, 616]]  # two different starts of text
+
+
+@pytest.fixture(scope="module")
+def model_and_features(tiny_en, shared_audio):
+    import mlx.core as mx
+
+    from stenogram.core.cpu_encoder import NumpyEncoder
+    from stenogram.core.cross_attention import prepare_cross_attention
+    from stenogram.core.model_loading import load_whisper
+
+    model = load_whisper(tiny_en, "float32")
+    prepare_cross_attention(model)  # as the runtime does: the layout beams share
+    mel = compute_log_mel(load_audio(shared_audio / "jfk.flac"))
+    encoder = NumpyEncoder(model.encoder)
+    features = np.stack([encoder(mel.window(0, 3000)), encoder(mel.window(300, 3000))])
+    return model, mx.array(features)
+
+
+def _close(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.shape == expected.shape
+    assert np.abs(actual - expected).max() < 1e-4 * np.abs(expected).max()
+    assert (actual.argmax(-1) == expected.argmax(-1)).all()
+
+
+def test_prompt_and_steps_match_mlx(model_and_features):
+    import mlx.core as mx
+
+    from stenogram.core.cpu_decoder import NumpyDecoder
+
+    model, features = model_and_features
+    prompt = np.array([SOT_PREV_EN + WORDS[0], SOT_PREV_EN + WORDS[1]], dtype=np.int32)
+    session = NumpyDecoder(model.decoder).session()
+    first = session.start(prompt, features, (0, prompt.shape[1] - 1))
+    expected, cache, _ = model.decoder(mx.array(prompt), features)
+    _close(first[:, 1], np.array(expected)[:, -1])
+    _close(first[:, 0], np.array(expected)[:, 0])
+    for token in (262, 1049, 13):
+        last = np.array([token, token + 1], dtype=np.int32)
+        actual = session.step(last)
+        expected, cache, _ = model.decoder(mx.array(last[:, None]), features, kv_cache=cache)
+        _close(actual, np.array(expected)[:, 0])
+    assert session.length == prompt.shape[1] + 3
+
+
+def test_rows_of_one_audio_and_dropped_audios_decode_as_alone(model_and_features):
+    """Beams share their audio's keys and values; reordering rows moves their own caches."""
+    from stenogram.core.cpu_decoder import NumpyDecoder
+
+    model, features = model_and_features
+    decoder = NumpyDecoder(model.decoder)
+    prompt = np.array([SOT_PREV_EN, SOT_PREV_EN], dtype=np.int32)
+    beams = decoder.session()
+    beams.start(prompt, features, (1,))
+    beams.repeat_rows(2)
+    beams.step(np.array([843, 290, 616, 843], dtype=np.int32))
+    beams.select([3, 2], [1])  # audio 0 is done; audio 1 keeps its two rows, swapped
+    after = beams.step(np.array([13, 11], dtype=np.int32))
+
+    alone = decoder.session()
+    alone.start(prompt[1:], features[1:], (1,))
+    alone.repeat_rows(2)
+    alone.step(np.array([616, 843], dtype=np.int32))
+    expected = alone.step(np.array([11, 13], dtype=np.int32))
+    np.testing.assert_allclose(after, expected[::-1], rtol=0, atol=1e-4)
+
+
+def test_the_runtime_decodes_with_it_on_a_cpu(tiny_en):
+    from stenogram.core.cpu_decoder import NumpyDecoder
+    from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
+    from stenogram.core.whisper_runtime import WhisperRuntime, uses_gpu
+
+    attached = getattr(WhisperRuntime(tiny_en).model, NUMPY_DECODER_ATTRIBUTE, None)
+    assert attached is None if uses_gpu() else isinstance(attached, NumpyDecoder)
+
+
+@pytest.mark.parametrize("beam_size", [None, 3])
+def test_mlx_sessions_decode_the_same_text(model_and_features, beam_size, monkeypatch):
+    """MLX's decoder (a Mac's GPU path) behind the same loops gives the same tokens."""
+    from mlx_whisper.decoding import DecodingOptions
+
+    from stenogram.core.batch_decoding import BatchGreedyTask
+    from stenogram.core.beam_search import BeamDecodingTask
+    from stenogram.core.cpu_decoder import NumpyDecoder
+    from stenogram.core.decoder_session import (
+        NUMPY_DECODER_ATTRIBUTE,
+        MlxDecoderSession,
+        decoder_session,
+    )
+
+    model, features = model_and_features
+    options = DecodingOptions(language="en", fp16=False, beam_size=beam_size)
+    task = BeamDecodingTask if beam_size else BatchGreedyTask
+    assert isinstance(decoder_session(model), MlxDecoderSession)
+    on_mlx = task(model, options).run(features)
+    monkeypatch.setattr(model, NUMPY_DECODER_ATTRIBUTE, NumpyDecoder(model.decoder), raising=False)
+    on_numpy = task(model, options).run(features)
+    assert [r.tokens for r in on_mlx] == [r.tokens for r in on_numpy]
+    assert "ask not what your country can do for you" in on_numpy[0].text.lower()
+    assert [r.avg_logprob for r in on_mlx] == pytest.approx([r.avg_logprob for r in on_numpy], abs=1e-3)
