@@ -3,9 +3,11 @@
 On a CPU, MLX computes transcendental functions one element at a time (about 18 ns for an
 ``exp`` here, against under 1 ns in numpy's vectorised loops), and the encoder's softmax and
 GELU are most of its time. This module runs the same encoder, weight for weight, with numpy's
-vectorised ``exp`` and numpy's own BLAS: the same function to within float32 rounding, about
-twice as fast. On a Mac the GPU runs MLX's own encoder; this is never
-used there (see ``WhisperRuntime``).
+vectorised ``exp`` and numpy's own BLAS: the same function to within float32 rounding. The work
+is split by rows over the cores (see ``cpu_threads``): the convolutions and projections by
+output row, attention and the MLP by query row, a few hundred rows at a time so that a chunk's
+attention weights and hidden activations stay in the core's cache. On a Mac the GPU runs MLX's
+own encoder; this is never used there (see ``WhisperRuntime``).
 """
 
 from __future__ import annotations
@@ -14,16 +16,24 @@ from typing import Any
 
 import numpy as np
 
+from stenogram.core.cpu_threads import single_threaded_blas, split_rows, thread_count
+
 LAYER_NORM_EPS = 1e-5  # mlx.nn.LayerNorm's default, as Whisper's
-GELU_ROWS = 256  # rows of activations per GELU pass: temporaries of ~2 MB for base
-_SQRT_HALF = np.float32(0.7071067811865476)
-# erfc(z) ~= t * exp(-z*z + P(t)), t = 1 / (1 + z/2), z >= 0: the Chebyshev fit of Numerical
-# Recipes (erfcc), relative error under 1.2e-7 everywhere. Coefficients of t^0 .. t^9.
-_ERFC_COEFFS = tuple(
+QUERY_ROWS = 750  # positions per attention-and-MLP chunk: bigger ones measured faster, despite L2
+GELU_CHUNK = 65536  # elements per GELU pass: it and its 3 temporaries (256 KB each) stay in L2
+# Scores at most this large may skip softmax's max subtraction: e^60 (1e26) summed over 1500
+# keys and times values stays far inside float32's range (3e38). Whisper's scores stay under ~60.
+EXP_SAFE_SCORE = 60.0
+# a * P(X > a) for a standard normal X, a >= 0, is exp(-a*a/2) * a * sum_k c_k t^(k+1) with
+# t = 1 / (1 + p a): a minimax fit of the relative error, under 8.2e-8 for a <= 6 (and 1e-4 up
+# to 13, where the term no longer shows in GELU's result). Evaluated in float32, GELU's relative
+# error stays under 1.4e-6 (the erfc fit this replaced: 4.3e-6), set by the rounding of exp's argument.
+_TAIL_P = np.float32(0.25550914263154223)
+_TAIL_COEFFS = tuple(
     np.float32(c)
     for c in (
-        -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
-        0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277,
+        0.10125075110163022, 0.11085527070270948, 0.046155796098905105, 0.22893688269264217,
+        -0.1914733568453606, 0.2883799462032807, -0.08410536419896963,
     )
 )
 
@@ -46,25 +56,61 @@ class _Block:
         self.mlp1 = (_np(block.mlp1.weight).T, _np(block.mlp1.bias))
         self.mlp2 = (_np(block.mlp2.weight).T, _np(block.mlp2.bias))
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = x + self._attention(_layer_norm(x, *self.ln1))
-        h = _layer_norm(x, *self.ln2) @ self.mlp1[0]
-        h += self.mlp1[1]  # in place: h is the widest array of the encoder (n_ctx x 4 n_state)
-        return x + _gelu(h) @ self.mlp2[0] + self.mlp2[1]
+    def __call__(self, x: np.ndarray, parts: int = 1) -> np.ndarray:
+        """The block's output, written over ``x`` (the encoder's own array), in ``parts`` threads."""
+        qkv = np.empty((3, *x.shape), dtype=np.float32)
+        split_rows(len(x), lambda start, stop: self.project(x, qkv, start, stop), parts)
+        key_bound = _head_norms(qkv[1], self.n_head).max(axis=0)
+        split_rows(len(x), lambda start, stop: self.finish(x, qkv, key_bound, start, stop), parts)
+        return x
 
-    def _attention(self, x: np.ndarray) -> np.ndarray:
-        n_ctx, n_state = x.shape
-        d = n_state // self.n_head
-        scale = np.float32(d**-0.25)
-        q = (x @ self.q[0] + self.q[1]) * scale
-        k = (x @ self.k) * scale
-        v = x @ self.v[0] + self.v[1]
+    def project(self, x: np.ndarray, qkv: np.ndarray, start: int, stop: int) -> None:
+        """Queries, keys and values of rows start:stop (queries scaled for the scores)."""
+        q, k, v = (a[start:stop] for a in qkv)
+        normed = _layer_norm(x[start:stop], *self.ln1)
+        np.matmul(normed, self.q[0], out=q)
+        q += self.q[1]
+        # Whisper scales q and k by d^-1/4 each; q alone by d^-1/2 is one pass less (exact for d=64)
+        q *= np.float32((x.shape[1] // self.n_head) ** -0.5)
+        np.matmul(normed, self.k, out=k)
+        np.matmul(normed, self.v[0], out=v)
+        v += self.v[1]
+
+    def finish(self, x: np.ndarray, qkv: np.ndarray, key_bound: np.ndarray, start: int,
+               stop: int) -> None:
+        """Attention and MLP of rows start:stop, added to them, QUERY_ROWS at a time."""
+        scores = np.empty((min(QUERY_ROWS, stop - start), qkv.shape[1]), dtype=np.float32)
+        for first in range(start, stop, QUERY_ROWS):
+            rows = slice(first, min(first + QUERY_ROWS, stop))
+            out = self._attention(qkv, key_bound, rows, scores) @ self.out[0]
+            out += self.out[1]
+            x[rows] += out
+            hidden = _layer_norm(x[rows], *self.ln2) @ self.mlp1[0]
+            hidden += self.mlp1[1]
+            out = _gelu(hidden) @ self.mlp2[0]
+            out += self.mlp2[1]
+            x[rows] += out
+
+    def _attention(self, qkv: np.ndarray, key_bound: np.ndarray, rows: slice,
+                   scores: np.ndarray) -> np.ndarray:
+        q, k, v = qkv[0, rows], qkv[1], qkv[2]
+        d = q.shape[1] // self.n_head
+        scores = scores[: len(q)]
+        sums = np.empty((len(q), 1), dtype=np.float32)
         heads = np.empty_like(q)
-        for h in range(self.n_head):  # one head at a time: a 1500 x 1500 matrix, not six
+        # |score| <= |q| |k|: where no score can overflow exp, softmax needs no max subtracted
+        safe = _head_norms(q, self.n_head).max(axis=0) * key_bound <= np.float32(EXP_SAFE_SCORE**2)
+        for h in range(self.n_head):
             cols = slice(h * d, (h + 1) * d)
-            weights = _softmax_inplace(q[:, cols] @ k[:, cols].T)
-            heads[:, cols] = weights @ v[:, cols]
-        return heads @ self.out[0] + self.out[1]
+            np.matmul(q[:, cols], k[:, cols].T, out=scores)
+            if not safe[h]:
+                scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            np.sum(scores, axis=-1, out=sums[:, 0])
+            # normalising the 64 columns of the result is cheaper than the 1500 of the weights
+            np.matmul(scores, v[:, cols], out=heads[:, cols])
+            heads[:, cols] /= sums
+        return heads
 
 
 class NumpyEncoder:
@@ -77,17 +123,41 @@ class NumpyEncoder:
         self.blocks = [_Block(b) for b in encoder.blocks]
         self.ln_post = (_np(encoder.ln_post.weight), _np(encoder.ln_post.bias))
 
-    def __call__(self, mel: np.ndarray) -> np.ndarray:
+    def __call__(self, mel: np.ndarray, threads: int | None = None) -> np.ndarray:
         """Audio features (n_frames / 2, n_state) of one (n_frames, n_mels) log-Mel window.
 
         A full window is 3000 frames; a shorter one (see ``encoder_input``) gets the first
-        positions of the embedding, as the start of a full window would.
+        positions of the embedding, as the start of a full window would. ``threads`` (default:
+        one per core) split the rows; with one, numpy's BLAS threads alone use the other cores.
         """
-        x = _gelu(_conv3(np.asarray(mel, dtype=np.float32), *self.conv1, stride=1))
-        x = _gelu(_conv3(x, *self.conv2, stride=2))
-        x = x + self.positions[: len(x)]
+        mel = np.asarray(mel, dtype=np.float32)
+        parts = thread_count() if threads is None else threads
+        if parts <= 1:  # BLAS's own threads use the cores; the rest runs on this thread
+            return self._encode(mel, 1)
+        with single_threaded_blas() as blas_single:
+            return self._encode(mel, parts if blas_single else 1)
+
+    def _encode(self, mel: np.ndarray, parts: int) -> np.ndarray:
+        n_state = self.positions.shape[1]
+        # conv1's output with a zero row either side: conv2's padding, without a copy
+        hidden = np.zeros((len(mel) + 2, n_state), dtype=np.float32)
+        x = np.empty(((len(mel) - 1) // 2 + 1, n_state), dtype=np.float32)
+
+        def conv1(start: int, stop: int) -> None:
+            out = hidden[start + 1 : stop + 1]
+            _conv3(mel, *self.conv1, stride=1, start=start, stop=stop, out=out)
+            _gelu(out)
+
+        def conv2(start: int, stop: int) -> None:
+            out = x[start:stop]
+            _conv3(hidden, *self.conv2, stride=2, start=start, stop=stop, out=out, padded=True)
+            _gelu(out)
+            out += self.positions[start:stop]
+
+        split_rows(len(mel), conv1, parts)
+        split_rows(len(x), conv2, parts)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, parts)
         return _layer_norm(x, *self.ln_post)
 
 
@@ -97,54 +167,26 @@ def _conv_matrix(weight: Any) -> np.ndarray:
     return w.reshape(w.shape[0], -1).T
 
 
-def _conv3(x: np.ndarray, matrix: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
-    """A kernel-3, padding-1 convolution over time: frames t-1, t, t+1 side by side."""
-    padded = np.pad(x, ((1, 1), (0, 0)))
-    n_out = (len(x) - 1) // stride + 1
-    taps = [padded[k : k + stride * (n_out - 1) + 1 : stride] for k in range(3)]
-    out = np.concatenate(taps, axis=1) @ matrix
+def _conv3(x: np.ndarray, matrix: np.ndarray, bias: np.ndarray, stride: int, start: int = 0,
+           stop: int | None = None, out: np.ndarray | None = None,
+           padded: bool = False) -> np.ndarray:
+    """Output rows start:stop of a kernel-3, padding-1 convolution over time: input frames
+    t-1, t, t+1 side by side, times the kernel. ``padded``: x has its zero rows already."""
+    if not padded:
+        x = np.pad(x, ((1, 1), (0, 0)))
+    if stop is None:
+        stop = (len(x) - 3) // stride + 1
+    first, last = stride * start, stride * (stop - 1)
+    taps = np.concatenate([x[first + k : last + k + 1 : stride] for k in range(3)], axis=1)
+    out = np.matmul(taps, matrix, out=out)
     out += bias
     return out
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    var = np.mean(centred * centred, axis=-1, keepdims=True)
-    return centred / np.sqrt(var + np.float32(LAYER_NORM_EPS)) * weight + bias
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, x * Phi(x), in numpy alone: the bundle leaves scipy out (90 MB).
-
-    Computed in place (``x`` is overwritten and returned) and GELU_ROWS rows at a time, so its
-    temporaries are a few MB, not six copies of the encoder's widest array (70 MB for base);
-    each element gets the same operations as on the whole array, so the same bits.
-    """
-    for start in range(0, len(x), GELU_ROWS):
-        _gelu_inplace(x[start : start + GELU_ROWS])
-    return x
-
-
-def _gelu_inplace(x: np.ndarray) -> None:
-    """Phi comes from erfc of |x| so that it keeps its relative precision for negative x,
-    where 1 + erf(x) cancels; no slower here than scipy's float32 erf."""
-    z = np.abs(x)
-    z *= _SQRT_HALF
-    t = np.float32(0.5) * z
-    t += np.float32(1.0)
-    np.reciprocal(t, out=t)
-    poly = np.full_like(t, _ERFC_COEFFS[-1])
-    for c in _ERFC_COEFFS[-2::-1]:
-        poly *= t
-        poly += c
-    z *= z
-    poly -= z
-    np.exp(poly, out=poly)
-    poly *= t
-    poly *= np.float32(0.5)  # the tail P(X > |x|) of a standard normal
-    np.subtract(np.float32(1.0), poly, out=poly, where=x >= 0)  # Phi(x) = 1 - tail for x >= 0
-    x *= poly
+def _head_norms(x: np.ndarray, n_head: int) -> np.ndarray:
+    """(rows, heads): the squared norm of each row's slice for each head."""
+    by_head = x.reshape(len(x), n_head, -1)
+    return np.einsum("rhd,rhd->rh", by_head, by_head)
 
 
 def _softmax_inplace(scores: np.ndarray) -> np.ndarray:
@@ -152,3 +194,70 @@ def _softmax_inplace(scores: np.ndarray) -> np.ndarray:
     np.exp(scores, out=scores)
     scores /= scores.sum(axis=-1, keepdims=True)
     return scores
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Layer norm over the last axis, as a new array."""
+    out = np.empty(x.shape, dtype=np.result_type(x.dtype, weight.dtype))
+    rows_in = x.reshape(-1, x.shape[-1])  # a view where x is contiguous, else a copy to read
+    rows_out = out.reshape(rows_in.shape)
+    eps = np.float32(LAYER_NORM_EPS)
+
+    def work(start: int, stop: int) -> None:
+        rows = rows_in[start:stop]
+        centred = rows_out[start:stop]
+        np.subtract(rows, rows.mean(axis=-1, keepdims=True), out=centred)
+        scale = np.einsum("ij,ij->i", centred, centred)[:, None]
+        scale /= np.float32(rows.shape[-1])
+        scale += eps
+        np.sqrt(scale, out=scale)
+        centred /= scale
+        centred *= weight
+        centred += bias
+
+    split_rows(len(rows_in), work, row_size=rows_in.shape[-1])
+    return out
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Exact (erf) GELU, x * Phi(x), in numpy alone: the bundle leaves scipy out (90 MB).
+
+    Computed in place (``x`` is overwritten and returned), GELU_CHUNK elements at a time, so
+    its temporaries are a few hundred KB, not copies of the encoder's widest array (70 MB for
+    base), and stay in the core's cache.
+    """
+    if not (x.flags.c_contiguous and x.dtype == np.float32):
+        x[...] = _gelu(np.ascontiguousarray(x, dtype=np.float32))
+        return x
+    flat = x.reshape(-1)
+    row_size = x.shape[-1] if x.ndim > 1 else 1
+
+    def work(start: int, stop: int) -> None:
+        part = flat[start * row_size : stop * row_size]
+        scratch = np.empty((3, min(GELU_CHUNK, len(part))), dtype=np.float32)
+        for first in range(0, len(part), GELU_CHUNK):
+            chunk = part[first : first + GELU_CHUNK]
+            _gelu_inplace(chunk, *(s[: len(chunk)] for s in scratch))
+
+    split_rows(len(flat) // row_size, work, row_size=row_size)
+    return x
+
+
+def _gelu_inplace(x: np.ndarray, a: np.ndarray, t: np.ndarray, tail: np.ndarray) -> None:
+    """GELU(x) = max(x, 0) - |x| P(X > |x|): the tail keeps its relative precision for
+    negative x, where x * (1 + erf(x)) / 2 cancels, and needs no branch on the sign."""
+    np.abs(x, out=a)
+    np.multiply(a, _TAIL_P, out=t)
+    t += np.float32(1.0)
+    np.divide(np.float32(1.0), t, out=t)
+    np.multiply(t, _TAIL_COEFFS[-1], out=tail)
+    for c in _TAIL_COEFFS[-2::-1]:
+        tail += c
+        tail *= t
+    np.multiply(a, np.float32(-0.5), out=t)
+    t *= a
+    np.exp(t, out=t)
+    tail *= t
+    tail *= a  # |x| P(X > |x|)
+    np.maximum(x, np.float32(0.0), out=x)
+    x -= tail
