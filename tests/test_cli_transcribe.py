@@ -62,4 +62,5 @@ def test_console_script_runs_in_a_fresh_process(tiny_en, shared_audio, tmp_path)
     )
     assert result.returncode == 0, result.stderr
     vtt = (tmp_path / "en_ls_6930-75918-0000.vtt").read_text()
-    assert vtt.startswith("WEBVTT") and "tents" in vtt.lower()
+    # tiny.en hears the last word as "tents" or "tense" depending on the padding it gets
+    assert vtt.startswith("WEBVTT") and "returned to its place" in vtt.lower()

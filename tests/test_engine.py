@@ -178,7 +178,7 @@ def test_a_fitted_encoder_input_hears_the_same_words(transcriber, tiny_en, share
     from stenogram.core.evaluation import normalise
 
     frames = _encoded_frames(transcriber, tiny_en, monkeypatch)
-    options = TranscribeOptions(model=str(tiny_en), language="en", word_timestamps=True)
+    options = TranscribeOptions(model=str(tiny_en), language="en", word_timestamps=True, fit_encoder_input=False)
     full = transcriber.transcribe(shared_audio / clip, options)
     fitted = transcriber.transcribe(shared_audio / clip, TranscribeOptions(**{**options.to_dict(), "fit_encoder_input": True}))
     assert normalise(fitted.text) == normalise(full.text)
@@ -191,6 +191,21 @@ def test_a_fitted_encoder_input_hears_the_same_words(transcriber, tiny_en, share
 
 def _words(transcript):
     return [w for s in transcript.segments for w in s.words]
+
+
+def test_the_engine_fits_a_short_file_with_a_long_margin_on_a_cpu(transcriber, tiny_en, shared_audio, monkeypatch):
+    """By default (VAD on, CPU) an 11 s file is encoded with 8 s of padding, not 30 s; without
+    VAD, as Whisper reads it, the whole window. A Mac's GPU always reads whole windows."""
+    from stenogram.core.whisper_runtime import uses_gpu
+
+    frames = _encoded_frames(transcriber, tiny_en, monkeypatch)
+    default = transcriber.transcribe(shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en)))
+    beam = transcriber.transcribe(shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en), beam_size=5))
+    whole = transcriber.transcribe(shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en), vad=False))
+    expected = 3000 if uses_gpu() else 1900  # 11.0 s of speech and 8 s, in whole seconds
+    assert frames == [expected, expected, 3000]
+    for transcript in (default, beam, whole):
+        assert "ask not what your country can do for you" in transcript.text.lower()
 
 
 def test_a_fitted_input_that_looks_wrong_is_decoded_again_in_full(transcriber, tiny_en, shared_audio, monkeypatch):

@@ -1,4 +1,7 @@
-"""The decoder's last product, hidden state x vocabulary, on numpy's BLAS (CPU backend only).
+"""MLX's decoder's last product, hidden state x vocabulary, on numpy's BLAS (CPU backend only).
+
+On a CPU the token loops run on ``cpu_decoder``; MLX's decoder still serves the word aligner,
+language detection and the sampled fallback temperatures, and this keeps those fast.
 
 Every decoder step ends by projecting each row onto all 51,864 tokens: a read of the whole
 embedding matrix (80 MB for tiny, 106 MB for base in fp32) for a few rows of arithmetic, so

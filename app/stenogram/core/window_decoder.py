@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stenogram.core.encoder_input import encoder_frames
+from stenogram.core.encoder_input import FIT_MARGIN_FRAMES, encoder_frames
 from stenogram.core.log_mel import FRAMES_PER_SECOND, HOP_LENGTH, N_FRAMES, SAMPLE_RATE, LogMel
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class LoopSettings:
     word_timestamps: bool
     initial_prompt: str | None
     fit_encoder_input: bool = False  # encode only the audio of a short window (encoder_input)
+    fit_margin_frames: int = FIT_MARGIN_FRAMES  # of padding the fitted input keeps
 
 
 @dataclass
@@ -151,7 +152,7 @@ def encode_and_decode(
     margin, is dropped: not seeing 30 s of padding, the decoder may say the last sentence
     again there.
     """
-    frames = encoder_frames(size, settings.fit_encoder_input)
+    frames = encoder_frames(size, settings.fit_encoder_input, settings.fit_margin_frames)
     if frames < N_FRAMES:
         features = runtime.encode(window[:frames])
         first = replace(settings, temperatures=settings.temperatures[:1])
