@@ -34,3 +34,22 @@ def test_batched_windows_keep_every_sentence_with_base(transcriber, base_model, 
     transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(base_model), language="en"))
     assert wer(references[clip]["reference"], transcript.text) <= 0.03, transcript.text
     assert "authority of saint paul" in " ".join(normalise(transcript.text))
+
+
+@pytest.mark.parametrize("clip", ["de_fleurs.flac", "en_long_librispeech.flac"])
+def test_the_language_is_heard_in_the_first_window_encoded_once(transcriber, base_model, shared_audio, monkeypatch, clip):
+    """Detection reads the window the decode reads first, and the decode reuses its features
+    (one window for the 19 s clip; three batched windows for the 69 s one)."""
+    runtime = transcriber.load(str(base_model))
+    runtime._last_encoded = None
+    encoded: list[int] = []
+    real = runtime._encode
+
+    def encode(window):
+        encoded.append(len(window))
+        return real(window)
+
+    monkeypatch.setattr(runtime, "_encode", encode)
+    transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(base_model)))
+    assert transcript.language == ("de" if clip.startswith("de") else "en")
+    assert len(encoded) == (1 if clip.startswith("de") else 3)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stenogram.core.encoder_input import FILE_FIT_MARGIN_FRAMES, FIT_MARGIN_FRAMES
+from stenogram.core.encoder_input import FILE_FIT_MARGIN_FRAMES, FIT_MARGIN_FRAMES, encoder_frames
 from stenogram.core.log_mel import FRAMES_PER_SECOND, N_FRAMES, SAMPLE_RATE, log_mel_features
 from stenogram.core.quality import (
     QualityThresholds,
@@ -184,13 +184,12 @@ class Transcriber:
             return transcript
         mel = log_mel_features(heard.speech, runtime.model.dims.n_mels)
         _check_cancel(cancel)
-        if language is None:
-            features = runtime.encode(mel.window(0, min(N_FRAMES, mel.n_frames)))
-            language, _ = runtime.detect_language(features)
+        starts = speech_map.piece_start_frames() if speech_map else ()
+        if language is None:  # heard in the first window as it will be decoded (encoded once)
+            language, _ = runtime.detect_language(runtime.encode(_first_encoder_input(runtime, mel, options, starts)))
         transcript.language = language
         runtime.reset_sampling()
         share = SPEAKER_SHARE if options.speakers else 0.0
-        starts = speech_map.piece_start_frames() if speech_map else ()
         raw = _decode(runtime, mel, options, language, _scaled(progress, 0.0, 1.0 - share), cancel, starts)
         segments = [_to_segment(r, speech_map) for r in raw]
         transcript.segments = self._guarded(segments)
@@ -208,7 +207,7 @@ class Transcriber:
         return [_with_flags(s, t) for s in segments]
 
 
-def _batch_size(options: TranscribeOptions, base, n_frames: int, dims) -> int:
+def _batch_size(options: TranscribeOptions, fp16: bool, n_frames: int, dims) -> int:
     """How many windows to decode at once; 1 runs Whisper's sequential, prompted loop.
 
     Each window of a batch holds its cross-attention keys and values for every decoder layer
@@ -219,10 +218,10 @@ def _batch_size(options: TranscribeOptions, base, n_frames: int, dims) -> int:
         return options.batch_size
     if not options.vad or n_frames <= N_FRAMES:
         return 1  # one window has nothing to batch with
-    bytes_per_value = 2 if base.fp16 else 4
+    bytes_per_value = 2 if fp16 else 4
     per_row = dims.n_text_layer * 2 * dims.n_audio_ctx * dims.n_text_state * bytes_per_value
     budget = BATCH_MEMORY_BYTES
-    if base.fp16:  # a Mac's GPU shares the machine's memory, usually many gigabytes of it
+    if fp16:  # a Mac's GPU shares the machine's memory, usually many gigabytes of it
         budget = max(budget, _physical_memory() // 32)
     return max(1, min(AUTO_BATCH_SIZE, budget // per_row))
 
@@ -354,7 +353,7 @@ def _decode(
         fit_margin_frames=fit_margin or FIT_MARGIN_FRAMES,
     )
     total = max(1, mel.n_frames)
-    batch_size = _batch_size(options, base, mel.n_frames, runtime.model.dims)
+    batch_size = _batch_size(options, runtime.fp16, mel.n_frames, runtime.model.dims)
     if batch_size > 1 and speech_starts:
         from stenogram.core.window_batches import decode_in_batches
 
@@ -377,6 +376,19 @@ def _decode(
         cancel=cancel,
         speech_starts=speech_starts,
     )
+
+
+def _first_encoder_input(runtime: WhisperRuntime, mel, options: TranscribeOptions, starts: tuple[int, ...]):
+    """The Mel frames the encoder will read first when decoding: language detection reads
+    them too, and the runtime hands the same features to the decode (encoded once)."""
+    if starts and _batch_size(options, runtime.fp16, mel.n_frames, runtime.model.dims) > 1:
+        from stenogram.core.window_batches import plan_windows
+
+        first = plan_windows(starts, mel.n_frames)[0]
+        return mel.window(first.start, first.size)
+    size = min(N_FRAMES, mel.n_frames)
+    fit_margin = _fit_margin_frames(options, runtime)
+    return mel.window(0, size)[: encoder_frames(size, fit_margin is not None, fit_margin or FIT_MARGIN_FRAMES)]
 
 
 def _fit_margin_frames(options: TranscribeOptions, runtime: WhisperRuntime) -> int | None:

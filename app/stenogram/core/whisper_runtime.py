@@ -73,6 +73,7 @@ class WhisperRuntime:
         self._tokenizers: dict[tuple[str, str], Tokenizer] = {}
         self._lock = threading.Lock()
         self._warm = False
+        self._last_encoded: tuple[np.ndarray, Any] | None = None  # (input, features)
         # On a CPU, numpy's vectorised kernels and threaded BLAS run the encoder about twice
         # as fast as MLX's, a decoder step two to three times, and the vocabulary projection
         # of the word aligner (still MLX's decoder) about five times.
@@ -112,8 +113,17 @@ class WhisperRuntime:
         """Audio features of one (n_frames, n_mels) window, evaluated now.
 
         A full window has 3000 frames; a shorter one is the start of a window (see
-        ``encoder_input``) and gives n_frames / 2 feature positions.
+        ``encoder_input``) and gives n_frames / 2 feature positions. The last window encoded
+        is remembered: language detection reads the first window, then its decode does.
         """
+        last = self._last_encoded
+        if last is not None and last[0].shape == mel_window.shape and np.array_equal(last[0], mel_window):
+            return last[1]
+        features = self._encode(mel_window)
+        self._last_encoded = (np.array(mel_window, copy=True), features)
+        return features
+
+    def _encode(self, mel_window: np.ndarray) -> Any:
         import mlx.core as mx
 
         if self._cpu_encoder is not None:
@@ -151,10 +161,18 @@ class WhisperRuntime:
         self._warm = True
 
     def detect_language(self, features: Any) -> tuple[str, dict[str, float]]:
+        """The likeliest language of one window's features (of any length), and each one's
+        probability: Whisper's language tokens after start of transcript, as mlx_whisper's
+        ``detect_language`` reads them, which would encode a short input again."""
+        from stenogram.core.decoder_session import decoder_session
+
         tokenizer = self.tokenizer(None, "transcribe")
-        _, probs = self.model.detect_language(features, tokenizer)
-        probs = probs[0] if isinstance(probs, list) else probs
-        return max(probs, key=probs.get), dict(probs)
+        sot = np.array([[tokenizer.sot]], dtype=np.int32)
+        logits = decoder_session(self.model).start(sot, features, (0,))[0, 0]
+        scores = logits[list(tokenizer.all_language_tokens)].astype(np.float64)
+        weights = np.exp(scores - scores.max())
+        probs = dict(zip(tokenizer.all_language_codes, (weights / weights.sum()).tolist(), strict=True))
+        return max(probs, key=probs.get), probs
 
     def decode(
         self,
