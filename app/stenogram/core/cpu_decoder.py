@@ -22,28 +22,34 @@ CACHE_GROWTH = 64  # self-attention cache positions added at a time
 
 
 class _Block:
-    """One decoder block's weights, query and key scaled as Whisper scales them."""
+    """One decoder block's weights: views of MLX's own arrays, transposed (no copies), but
+    for the self-attention's query, key and value side by side (one product a step)."""
 
     def __init__(self, block: Any) -> None:
         attn, cross = block.attn, block.cross_attn
         self.n_head = attn.n_head
         n_state = attn.query.weight.shape[0]
-        scale = np.float32((n_state // self.n_head) ** -0.25)
+        # Whisper scales queries and keys by d^-1/4 each; queries alone by d^-1/2 here
+        self.scale = np.float32((n_state // self.n_head) ** -0.5)
         self.ln1 = (_np(block.attn_ln.weight), _np(block.attn_ln.bias))
-        self.qkv = np.concatenate(
-            [_np(attn.query.weight).T * scale, _np(attn.key.weight).T * scale, _np(attn.value.weight).T], axis=1
-        )
+        self.qkv = np.concatenate([_np(attn.query.weight).T, _np(attn.key.weight).T, _np(attn.value.weight).T], axis=1)
         zeros = np.zeros(n_state, dtype=np.float32)
-        self.qkv_bias = np.concatenate([_np(attn.query.bias) * scale, zeros, _np(attn.value.bias)])
-        self.out = (np.ascontiguousarray(_np(attn.out.weight).T), _np(attn.out.bias))
+        self.qkv_bias = np.concatenate([_np(attn.query.bias), zeros, _np(attn.value.bias)])
+        self.out = (_np(attn.out.weight).T, _np(attn.out.bias))
         self.ln2 = (_np(block.cross_attn_ln.weight), _np(block.cross_attn_ln.bias))
-        self.cross_q = (np.ascontiguousarray(_np(cross.query.weight).T * scale), _np(cross.query.bias) * scale)
-        self.cross_k = np.ascontiguousarray(_np(cross.key.weight).T * scale)
-        self.cross_v = (np.ascontiguousarray(_np(cross.value.weight).T), _np(cross.value.bias))
-        self.cross_out = (np.ascontiguousarray(_np(cross.out.weight).T), _np(cross.out.bias))
+        self.cross_q = (_np(cross.query.weight).T, _np(cross.query.bias))
+        self.cross_k = _np(cross.key.weight).T
+        self.cross_v = (_np(cross.value.weight).T, _np(cross.value.bias))
+        self.cross_out = (_np(cross.out.weight).T, _np(cross.out.bias))
         self.ln3 = (_np(block.mlp_ln.weight), _np(block.mlp_ln.bias))
-        self.mlp1 = (np.ascontiguousarray(_np(block.mlp1.weight).T), _np(block.mlp1.bias))
-        self.mlp2 = (np.ascontiguousarray(_np(block.mlp2.weight).T), _np(block.mlp2.bias))
+        self.mlp1 = (_np(block.mlp1.weight).T, _np(block.mlp1.bias))
+        self.mlp2 = (_np(block.mlp2.weight).T, _np(block.mlp2.bias))
+
+    def queries(self, x: np.ndarray, weights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        q = x @ weights[0]
+        q += weights[1]
+        q *= self.scale
+        return q
 
     def cross_keys_values(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Keys (audio, head, d, frames) and values (audio, head, frames, d) of the audio."""
@@ -136,12 +142,14 @@ class DecoderSession:
     def _self_attention(self, block: _Block, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray], start: int) -> np.ndarray:
         n_rows, n_new, n_state = x.shape
         heads, d = block.n_head, n_state // block.n_head
+
         qkv = (x @ block.qkv + block.qkv_bias).reshape(n_rows, n_new, 3, heads, d).transpose(2, 0, 3, 1, 4)
         keys, values = kv
         end = start + n_new
         keys[:, :, start:end] = qkv[1]
         values[:, :, start:end] = qkv[2]
-        scores = qkv[0] @ keys[:, :, :end].swapaxes(-1, -2)  # (rows, heads, new, end)
+        queries = qkv[0] * block.scale
+        scores = queries @ keys[:, :, :end].swapaxes(-1, -2)  # (rows, heads, new, end)
         if n_new > 1:  # a later token of the prompt sees no token after it
             scores += np.triu(np.full((n_new, end), -np.inf, dtype=np.float32), k=start + 1)
         out = _softmax_inplace(scores) @ values[:, :, :end]
@@ -153,7 +161,7 @@ class DecoderSession:
         heads, d = block.n_head, n_state // block.n_head
         keys, values = kv
         n_audio = len(keys)
-        q = (x @ block.cross_q[0] + block.cross_q[1]).reshape(n_audio, self.group * n_new, heads, d)
+        q = block.queries(x, block.cross_q).reshape(n_audio, self.group * n_new, heads, d)
         out = _softmax_inplace(q.transpose(0, 2, 1, 3) @ keys) @ values  # (audio, heads, rows of it, d)
         out = out.transpose(0, 2, 1, 3).reshape(n_rows, n_new, n_state)
         return out @ block.cross_out[0] + block.cross_out[1]
