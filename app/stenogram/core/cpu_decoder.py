@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from stenogram.core.cpu_encoder import _gelu, _layer_norm, _np
+from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np
 
 CACHE_GROWTH = 64  # self-attention cache positions added at a time
 
@@ -31,19 +31,16 @@ class _Block:
         n_state = attn.query.weight.shape[0]
         # Whisper scales queries and keys by d^-1/4 each; queries alone by d^-1/2 here
         self.scale = np.float32((n_state // self.n_head) ** -0.5)
-        self.ln1 = (_np(block.attn_ln.weight), _np(block.attn_ln.bias))
+        self.ln1 = _norm(block.attn_ln)
         self.qkv = np.concatenate([_np(attn.query.weight).T, _np(attn.key.weight).T, _np(attn.value.weight).T], axis=1)
         zeros = np.zeros(n_state, dtype=np.float32)
         self.qkv_bias = np.concatenate([_np(attn.query.bias), zeros, _np(attn.value.bias)])
-        self.out = (_np(attn.out.weight).T, _np(attn.out.bias))
-        self.ln2 = (_np(block.cross_attn_ln.weight), _np(block.cross_attn_ln.bias))
-        self.cross_q = (_np(cross.query.weight).T, _np(cross.query.bias))
+        self.out = _linear(attn.out)
+        self.ln2 = _norm(block.cross_attn_ln)
+        self.cross_q, self.cross_v, self.cross_out = _linear(cross.query), _linear(cross.value), _linear(cross.out)
         self.cross_k = _np(cross.key.weight).T
-        self.cross_v = (_np(cross.value.weight).T, _np(cross.value.bias))
-        self.cross_out = (_np(cross.out.weight).T, _np(cross.out.bias))
-        self.ln3 = (_np(block.mlp_ln.weight), _np(block.mlp_ln.bias))
-        self.mlp1 = (_np(block.mlp1.weight).T, _np(block.mlp1.bias))
-        self.mlp2 = (_np(block.mlp2.weight).T, _np(block.mlp2.bias))
+        self.ln3 = _norm(block.mlp_ln)
+        self.mlp1, self.mlp2 = _linear(block.mlp1), _linear(block.mlp2)
 
     def queries(self, x: np.ndarray, weights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         q = x @ weights[0]
@@ -68,7 +65,7 @@ class NumpyDecoder:
         self.projection = np.ascontiguousarray(self.embedding.T)  # a copy, in the faster layout
         self.positions = _np(decoder.positional_embedding)
         self.blocks = [_Block(b) for b in decoder.blocks]
-        self.ln = (_np(decoder.ln.weight), _np(decoder.ln.bias))
+        self.ln = _norm(decoder.ln)
         self.n_ctx = len(self.positions)
 
     def session(self) -> DecoderSession:

@@ -47,14 +47,11 @@ class _Block:
     def __init__(self, block: Any) -> None:
         attn = block.attn
         self.n_head = attn.n_head
-        self.ln1 = (_np(block.attn_ln.weight), _np(block.attn_ln.bias))
-        self.q = (_np(attn.query.weight).T, _np(attn.query.bias))
+        self.ln1 = _norm(block.attn_ln)
+        self.q, self.v, self.out = _linear(attn.query), _linear(attn.value), _linear(attn.out)
         self.k = _np(attn.key.weight).T
-        self.v = (_np(attn.value.weight).T, _np(attn.value.bias))
-        self.out = (_np(attn.out.weight).T, _np(attn.out.bias))
-        self.ln2 = (_np(block.mlp_ln.weight), _np(block.mlp_ln.bias))
-        self.mlp1 = (_np(block.mlp1.weight).T, _np(block.mlp1.bias))
-        self.mlp2 = (_np(block.mlp2.weight).T, _np(block.mlp2.bias))
+        self.ln2 = _norm(block.mlp_ln)
+        self.mlp1, self.mlp2 = _linear(block.mlp1), _linear(block.mlp2)
 
     def __call__(self, x: np.ndarray, parts: int = 1) -> np.ndarray:
         """The block's output, written over ``x`` (the encoder's own array), in ``parts`` threads."""
@@ -121,7 +118,7 @@ class NumpyEncoder:
         self.conv2 = (_conv_matrix(encoder.conv2.weight), _np(encoder.conv2.bias))
         self.positions = _np(encoder._positional_embedding)
         self.blocks = [_Block(b) for b in encoder.blocks]
-        self.ln_post = (_np(encoder.ln_post.weight), _np(encoder.ln_post.bias))
+        self.ln_post = _norm(encoder.ln_post)
 
     def __call__(self, mel: np.ndarray, threads: int | None = None) -> np.ndarray:
         """Audio features (n_frames / 2, n_state) of one (n_frames, n_mels) log-Mel window.
@@ -159,6 +156,16 @@ class NumpyEncoder:
         for block in self.blocks:
             x = block(x, parts)
         return _layer_norm(x, *self.ln_post)
+
+
+def _linear(layer: Any) -> tuple[np.ndarray, np.ndarray]:
+    """An MLX Linear layer as (its weight transposed, a view: x @ it; its bias)."""
+    return _np(layer.weight).T, _np(layer.bias)
+
+
+def _norm(layer: Any) -> tuple[np.ndarray, np.ndarray]:
+    """An MLX LayerNorm's weight and bias."""
+    return _np(layer.weight), _np(layer.bias)
 
 
 def _conv_matrix(weight: Any) -> np.ndarray:
