@@ -5,24 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 
-def test_numpy_projection_matches_mlx_and_shares_the_weights(tiny_en):
+def test_numpy_projection_matches_mlx_and_holds_the_only_copy(tiny_en):
     import mlx.core as mx
 
+    from stenogram.core.cpu_decoder import NumpyDecoder
     from stenogram.core.model_loading import load_whisper
     from stenogram.core.vocab_projection import NumpyVocabProjection, project_vocabulary_in_numpy
 
     model = load_whisper(tiny_en, "float32")
     hidden = mx.random.normal((3, 2, model.dims.n_text_state), key=mx.random.key(1))
+    tokens = mx.array([[50257, 50362], [440, 13]])
     expected = np.array(model.decoder.token_embedding.as_linear(hidden))
+    expected_rows = np.array(model.decoder.token_embedding(tokens))
     project_vocabulary_in_numpy(model)
     embedding = model.decoder.token_embedding
     actual = np.array(embedding.as_linear(hidden))
     assert isinstance(embedding, NumpyVocabProjection)
     assert actual.shape == expected.shape == (3, 2, model.dims.n_vocab)
     assert np.abs(actual - expected).max() < 1e-4 * np.abs(expected).max()
-    assert np.shares_memory(embedding._numpy_weight, np.asarray(embedding.weight))  # no 80 MB copy
-    tokens = mx.array([[50257, 50362]])
-    assert np.array_equal(np.array(embedding(tokens)), np.array(embedding.weight[tokens]))  # lookups unchanged
+    assert np.array_equal(np.array(embedding(tokens)), expected_rows)  # lookups unchanged
+    assert embedding.weight.size == 0  # MLX's 80 MB copy is gone
+    assert embedding.projection.shape == (model.dims.n_text_state, model.dims.n_vocab)
+    assert NumpyDecoder(model.decoder).projection is embedding.projection  # one copy for both
 
 
 def test_the_cpu_runtime_uses_it_unless_told_not_to(tiny_en, monkeypatch):

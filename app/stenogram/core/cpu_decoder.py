@@ -61,8 +61,8 @@ class NumpyDecoder:
     """The text decoder of a loaded mlx_whisper model, on numpy over (mostly shared) weights."""
 
     def __init__(self, decoder: Any) -> None:
-        self.embedding = _np(decoder.token_embedding.weight)  # (n_vocab, n_state), MLX's memory
-        self.projection = np.ascontiguousarray(self.embedding.T)  # a copy, in the faster layout
+        # (n_state, n_vocab): the projection's layout, also read for lookups (by columns)
+        self.projection = _projection(decoder.token_embedding)
         self.positions = _np(decoder.positional_embedding)
         self.blocks = [_Block(b) for b in decoder.blocks]
         self.ln = _norm(decoder.ln)
@@ -125,7 +125,7 @@ class DecoderSession:
         start = self.length
         if start + n_new > self.decoder.n_ctx:
             raise ValueError(f"{start + n_new} tokens are more than the decoder's {self.decoder.n_ctx}")
-        x = self.decoder.embedding[tokens] + self.decoder.positions[start : start + n_new]
+        x = np.moveaxis(self.decoder.projection[:, tokens], 0, -1) + self.decoder.positions[start : start + n_new]
         self._reserve(n_rows, start + n_new)
         for block, self_kv, cross_kv in zip(self.decoder.blocks, self._self_kv, self._cross_kv, strict=True):
             x = x + self._self_attention(block, _layer_norm(x, *block.ln1), self_kv, start)
@@ -176,7 +176,7 @@ class DecoderSession:
         new_capacity = min(self.decoder.n_ctx, max(length, capacity + CACHE_GROWTH))
         grown = []
         for block_index, block in enumerate(self.decoder.blocks):
-            d = self.decoder.embedding.shape[1] // block.n_head
+            d = self.decoder.projection.shape[0] // block.n_head
             pair = []
             for old_index in range(2):
                 cache = np.zeros((n_rows, block.n_head, new_capacity, d), dtype=np.float32)
@@ -185,6 +185,14 @@ class DecoderSession:
                 pair.append(cache)
             grown.append((pair[0], pair[1]))
         self._self_kv = grown
+
+
+def _projection(embedding: Any) -> np.ndarray:
+    """The runtime's shared (n_state, n_vocab) array (``vocab_projection``), else a copy."""
+    shared = getattr(embedding, "projection", None)
+    if isinstance(shared, np.ndarray):
+        return shared
+    return np.ascontiguousarray(_np(embedding.weight).T)
 
 
 def _take(cache: np.ndarray, rows: np.ndarray, length: int) -> np.ndarray:
