@@ -88,3 +88,22 @@ def transcriber():
     from stenogram.core.engine import Transcriber
 
     return Transcriber()
+
+
+@pytest.fixture
+def encoder_inputs(monkeypatch: pytest.MonkeyPatch):
+    """``encoder_inputs(runtime)`` records how many Mel frames each call of the runtime's
+    encoder (``encode``, or the method named) reads, into the list it returns."""
+
+    def record(runtime, method: str = "encode") -> list[int]:
+        frames: list[int] = []
+        real = getattr(runtime, method)
+
+        def call(window):
+            frames.append(len(window))
+            return real(window)
+
+        monkeypatch.setattr(runtime, method, call)
+        return frames
+
+    return record

@@ -159,25 +159,11 @@ def test_unknown_model_and_bad_media_give_clear_errors(transcriber, tiny_en, tmp
     assert "notes.mp3" in info.value.user_message
 
 
-def _encoded_frames(transcriber, tiny_en, monkeypatch) -> list[int]:
-    """Records how many Mel frames each encoder call of the real runtime read."""
-    runtime = transcriber.load(str(tiny_en))
-    frames: list[int] = []
-    real = runtime.encode
-
-    def encode(window):
-        frames.append(len(window))
-        return real(window)
-
-    monkeypatch.setattr(runtime, "encode", encode)
-    return frames
-
-
 @pytest.mark.parametrize("clip", ["jfk.flac", "en_ls_2830-3980-0000.flac", "en_ls_1089-134686-0005.flac"])
-def test_a_fitted_encoder_input_hears_the_same_words(transcriber, tiny_en, shared_audio, monkeypatch, clip):
+def test_a_fitted_encoder_input_hears_the_same_words(transcriber, tiny_en, shared_audio, encoder_inputs, clip):
     from stenogram.core.evaluation import normalise
 
-    frames = _encoded_frames(transcriber, tiny_en, monkeypatch)
+    frames = encoder_inputs(transcriber.load(str(tiny_en)))
     options = TranscribeOptions(model=str(tiny_en), language="en", word_timestamps=True, fit_encoder_input=False)
     full = transcriber.transcribe(shared_audio / clip, options)
     fitted = transcriber.transcribe(shared_audio / clip, TranscribeOptions(**{**options.to_dict(), "fit_encoder_input": True}))
@@ -193,12 +179,12 @@ def _words(transcript):
     return [w for s in transcript.segments for w in s.words]
 
 
-def test_the_engine_fits_a_short_file_with_a_long_margin_on_a_cpu(transcriber, tiny_en, shared_audio, monkeypatch):
+def test_the_engine_fits_a_short_file_with_a_long_margin_on_a_cpu(transcriber, tiny_en, shared_audio, encoder_inputs):
     """By default (VAD on, CPU) an 11 s file is encoded with 8 s of padding, not 30 s; without
     VAD, as Whisper reads it, the whole window. A Mac's GPU always reads whole windows."""
     from stenogram.core.whisper_runtime import uses_gpu
 
-    frames = _encoded_frames(transcriber, tiny_en, monkeypatch)
+    frames = encoder_inputs(transcriber.load(str(tiny_en)))
     default = transcriber.transcribe(shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en)))
     beam = transcriber.transcribe(shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en), beam_size=5))
     whole = transcriber.transcribe(shared_audio / "jfk.flac", TranscribeOptions(model=str(tiny_en), vad=False))
@@ -208,8 +194,8 @@ def test_the_engine_fits_a_short_file_with_a_long_margin_on_a_cpu(transcriber, t
         assert "ask not what your country can do for you" in transcript.text.lower()
 
 
-def test_a_fitted_input_that_looks_wrong_is_decoded_again_in_full(transcriber, tiny_en, shared_audio, monkeypatch):
-    frames = _encoded_frames(transcriber, tiny_en, monkeypatch)
+def test_a_fitted_input_that_looks_wrong_is_decoded_again_in_full(transcriber, tiny_en, shared_audio, encoder_inputs):
+    frames = encoder_inputs(transcriber.load(str(tiny_en)))
     # No decode is likely enough for this threshold, so with warmer temperatures to fall back
     # on, the fitted one is never trusted: the full window is decoded first, as Whisper would.
     options = TranscribeOptions(model=str(tiny_en), language="en", fit_encoder_input=True, logprob_threshold=0.0)

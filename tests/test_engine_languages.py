@@ -37,19 +37,12 @@ def test_batched_windows_keep_every_sentence_with_base(transcriber, base_model, 
 
 
 @pytest.mark.parametrize("clip", ["de_fleurs.flac", "en_long_librispeech.flac"])
-def test_the_language_is_heard_in_the_first_window_encoded_once(transcriber, base_model, shared_audio, monkeypatch, clip):
+def test_the_language_is_heard_in_the_first_window_encoded_once(transcriber, base_model, shared_audio, encoder_inputs, clip):
     """Detection reads the window the decode reads first, and the decode reuses its features
     (one window for the 19 s clip; three batched windows for the 69 s one)."""
     runtime = transcriber.load(str(base_model))
     runtime._last_encoded = None
-    encoded: list[int] = []
-    real = runtime._encode
-
-    def encode(window):
-        encoded.append(len(window))
-        return real(window)
-
-    monkeypatch.setattr(runtime, "_encode", encode)
+    encoded = encoder_inputs(runtime, "_encode")
     transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(base_model)))
     assert transcript.language == ("de" if clip.startswith("de") else "en")
     assert len(encoded) == (1 if clip.startswith("de") else 3)
