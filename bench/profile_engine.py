@@ -85,29 +85,34 @@ def startup(model_dir: Path) -> list[str]:
 def stages(model_dir: Path, clip: Path, vad: bool) -> tuple[list[str], object]:
     """Time the engine's own stages by wrapping its collaborators in this process."""
     import stenogram.core.engine as engine
-    import stenogram.core.vad as vad_module
+    from stenogram.core.cpu_decoder import DecoderSession
+    from stenogram.core.decoder_session import MlxDecoderSession
     from stenogram.core.engine import TranscribeOptions, Transcriber
     from stenogram.core.media import load_audio
     from stenogram.core.whisper_runtime import WhisperRuntime
 
     sw = Stopwatch()
     tokens = {"n": 0, "windows": 0}
-    original_decode = WhisperRuntime.decode
 
-    def counted_decode(self, features, options, cancel=None):
-        with sw.time("decoder (token loop)"):
-            result = original_decode(self, features, options, cancel)
-        tokens["n"] += len(result.tokens) + 1  # + the end-of-text step
-        tokens["windows"] += 1
-        return result
+    def count_steps(owner) -> None:
+        original_step = owner.step
 
-    WhisperRuntime.decode = counted_decode
-    sw.wrap(WhisperRuntime, "encode", "encoder")
+        def step(self, last_tokens):
+            with sw.time("decoder steps"):
+                out = original_step(self, last_tokens)
+            tokens["n"] += 1
+            return out
+
+        owner.step = step
+
+    for owner in (DecoderSession, MlxDecoderSession):
+        count_steps(owner)
+        sw.wrap(owner, "start", "decoder prompt + cross keys/values")
+    sw.wrap(WhisperRuntime, "_encode", "encoder")
     sw.wrap(WhisperRuntime, "detect_language", "language detection")
     sw.wrap(WhisperRuntime, "align_words", "word alignment")
-    sw.wrap(engine, "compute_log_mel", "log-Mel")
-    sw.wrap(vad_module, "detect_speech", "VAD")
-    sw.wrap(engine, "pack_speech", "pack speech")
+    sw.wrap(engine, "log_mel_features", "log-Mel")
+    sw.wrap(engine, "prepare_speech", "decode + VAD + pack speech")
     audio = load_audio(clip)
     t = Transcriber()
     options = TranscribeOptions(model=str(model_dir), vad=vad)
@@ -115,7 +120,7 @@ def stages(model_dir: Path, clip: Path, vad: bool) -> tuple[list[str], object]:
     t.transcribe(audio[: 16000 * 5], options)  # warm up
     for key in list(sw.seconds):
         sw.seconds[key], sw.calls[key] = 0.0, 0
-    tokens.update(n=0, windows=0)
+    tokens.update(n=0)
     results = {}
     for words in (False, True):
         opts = TranscribeOptions(model=str(model_dir), vad=vad, word_timestamps=words)
@@ -127,7 +132,7 @@ def stages(model_dir: Path, clip: Path, vad: bool) -> tuple[list[str], object]:
             {k: sw.seconds[k] - before.get(k, 0.0) for k in sw.seconds},
         )
         if not words:
-            n_tokens, n_windows = tokens["n"], tokens["windows"]
+            n_steps = tokens["n"]
     duration = len(audio) / 16000
     lines = [f"clip {clip.name}: {duration:.1f} s of audio, VAD {'on' if vad else 'off'}"]
     for words, (total, parts) in results.items():
@@ -138,78 +143,48 @@ def stages(model_dir: Path, clip: Path, vad: bool) -> tuple[list[str], object]:
                 accounted += seconds
                 lines.append(f"    {name:22s} {seconds:7.3f} s  {100 * seconds / total:5.1f}%")
         lines.append(f"    {'rest (Python, guards)':22s} {total - accounted:7.3f} s")
-    dec = results[False][1].get("decoder (token loop)", 0.0)
-    lines.append(
-        f"  decoder: {n_tokens} token steps in {n_windows} windows: "
-        f"{1000 * dec / max(1, n_tokens):.1f} ms per token"
-    )
+    dec = results[False][1].get("decoder steps", 0.0)
+    lines.append(f"  decoder: {n_steps} batched steps, {1000 * dec / max(1, n_steps):.1f} ms each")
     return lines, transcript
 
 
-def token_step_breakdown(model_dir: Path, clip: Path) -> list[str]:
-    """One window's token loop with every piece of each step evaluated on its own."""
-    import mlx.core as mx
-    from mlx_whisper.decoding import DecodingOptions, DecodingTask
+def token_step_breakdown(model_dir: Path, rows_per_step: tuple[int, ...] = (1, 3, 5)) -> list[str]:
+    """What a numpy decoder step (CPU) spends on each part, for a few row counts, measured in
+    the flow of consecutive steps (each part alone would find its data in cache)."""
+    import numpy as np
 
-    from stenogram.core.log_mel import compute_log_mel
-    from stenogram.core.media import load_audio
+    from stenogram.core import cpu_decoder
     from stenogram.core.whisper_runtime import WhisperRuntime
 
     runtime = WhisperRuntime(model_dir)
-    mel = compute_log_mel(load_audio(clip), runtime.model.dims.n_mels)
-    features = runtime.encode(mel.window(0))
-    options = DecodingOptions(language="en", fp16=False)
+    decoder = getattr(runtime.model, "numpy_decoder", None)
+    if decoder is None:
+        return ["no numpy decoder: this runtime decodes with MLX (a GPU, or STENOGRAM_MLX_ENCODER=1)"]
     sw = Stopwatch()
-
-    def timed_filter(original, name: str):
-        def apply(lg, tk):
-            with sw.time(name):
-                out = original(lg, tk)
-                mx.eval(out)
-            return out
-
-        return apply
-
-    def run_once() -> int:
-        task = DecodingTask(runtime.model, options)
-        original_logits = task.inference.logits
-
-        def logits(tokens, audio_features):
-            with sw.time("decoder forward (all layers + vocab projection)"):
-                out = original_logits(tokens, audio_features)
-                mx.eval(out)
-            return out
-
-        task.inference.logits = logits
-        for f in task.logit_filters:
-            f.apply = timed_filter(f.apply, f"logit filter {type(f).__name__}")
-        original_update = task.decoder.update
-
-        def update(tokens, lg, sum_logprobs):
-            with sw.time("greedy update (log_softmax, argmax)"):
-                out = original_update(tokens, lg, sum_logprobs)
-                mx.eval(*out)
-            return out
-
-        task.decoder.update = update
+    session_class = cpu_decoder.DecoderSession
+    parts = {"_self_attention": "self-attention", "_cross_attention": "cross-attention", "_project": "vocabulary projection"}
+    for attr, name in parts.items():
+        sw.wrap(session_class, attr, name)
+    sw.wrap(cpu_decoder, "_gelu", "GELU")
+    sw.wrap(cpu_decoder, "_layer_norm", "layer norms")
+    features = np.random.default_rng(0).standard_normal((1, 1500, runtime.model.dims.n_audio_state), dtype=np.float32)
+    sot = runtime.tokenizer("en", "transcribe").sot_sequence
+    lines = []
+    for rows in rows_per_step:
+        session = decoder.session()
+        session.start(np.array([sot], dtype=np.int32), features, (0,))
+        session.repeat_rows(rows)  # rows of one audio, as a beam search's
+        for _ in range(20):
+            session.step(np.full(rows, 440, dtype=np.int32))
+        sw.seconds.clear()
+        n = 50
         t0 = time.perf_counter()
-        result = task.run(features)[0]
-        sw.seconds["whole loop (forced sync)"] += time.perf_counter() - t0
-        return len(result.tokens) + 1
-
-    run_once()  # warm up
-    sw.seconds.clear()
-    sw.calls.clear()
-    t0 = time.perf_counter()
-    plain = runtime.decode(features, options)
-    plain_s = time.perf_counter() - t0
-    steps = run_once()
-    lines = [
-        f"token loop, first window of {clip.name}: {steps} steps; unmodified loop "
-        f"{plain_s:.3f} s = {1000 * plain_s / (len(plain.tokens) + 1):.1f} ms per token"
-    ]
-    for name, seconds in sorted(sw.seconds.items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {name:48s} {seconds:7.3f} s  {1000 * seconds / steps:6.2f} ms/step")
+        for _ in range(n):
+            session.step(np.full(rows, 440, dtype=np.int32))
+        step_ms = 1000 * (time.perf_counter() - t0) / n
+        lines.append(f"decoder step, {rows} row(s) of one audio: {step_ms:.2f} ms")
+        for name, seconds in sorted(sw.seconds.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {name:24s} {1000 * seconds / n:6.2f} ms")
     return lines
 
 
@@ -258,7 +233,7 @@ def main() -> None:
     if "stages" not in skip:
         print("\n".join(stages(model_dir, clip, vad)[0]), flush=True)
     if "steps" not in skip:
-        print("\n".join(token_step_breakdown(model_dir, clip)), flush=True)
+        print("\n".join(token_step_breakdown(model_dir)), flush=True)
     if "pyinstrument" not in skip:
         print("\n".join(pyinstrument_profile(model_dir, clip, vad)), flush=True)
 

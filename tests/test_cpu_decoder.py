@@ -109,3 +109,27 @@ def test_mlx_sessions_decode_the_same_text(model_and_features, beam_size, monkey
     assert [r.tokens for r in on_mlx] == [r.tokens for r in on_numpy]
     assert "ask not what your country can do for you" in on_numpy[0].text.lower()
     assert [r.avg_logprob for r in on_mlx] == pytest.approx([r.avg_logprob for r in on_numpy], abs=1e-3)
+
+
+def test_the_word_aligner_reads_the_same_scores_from_it(model_and_features):
+    """The aligner's one pass over a segment's tokens: logits at every token and each layer's
+    cross-attention scores, as MLX's decoder gives them."""
+    import mlx.core as mx
+
+    from stenogram.core.cpu_decoder import NumpyDecoder
+    from stenogram.core.whisper_runtime import _FeaturesAsAudio
+
+    model, features = model_and_features
+    tokens = mx.array([SOT_PREV_EN + WORDS[0] + [50256]])
+    features = features[:1]
+    expected_logits, expected_qk = _FeaturesAsAudio(model, features).forward_with_cross_qk(None, tokens)
+    model.numpy_decoder = NumpyDecoder(model.decoder)
+    try:
+        logits, cross_qk = _FeaturesAsAudio(model, features).forward_with_cross_qk(None, tokens)
+    finally:
+        del model.numpy_decoder
+    _close(np.array(logits), np.array(expected_logits))
+    assert len(cross_qk) == len(expected_qk) == len(model.decoder.blocks)
+    for actual, expected in zip(cross_qk, expected_qk, strict=True):
+        assert actual.shape == expected.shape == (1, 6, tokens.shape[1], 1500)
+        assert np.abs(np.array(actual) - np.array(expected)).max() < 1e-3

@@ -83,6 +83,9 @@ class DecoderSession:
         self.decoder = decoder
         self.group = 1
         self.length = 0
+        # When a list: each layer's cross-attention scores (audio, head, token, frame) are
+        # appended to it, before their softmax (the word aligner reads them)
+        self.cross_scores: list[np.ndarray] | None = None
         self._self_kv: list[tuple[np.ndarray, np.ndarray]] = []
         self._cross_kv: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -159,7 +162,10 @@ class DecoderSession:
         keys, values = kv
         n_audio = len(keys)
         q = block.queries(x, block.cross_q).reshape(n_audio, self.group * n_new, heads, d)
-        out = _softmax_inplace(q.transpose(0, 2, 1, 3) @ keys) @ values  # (audio, heads, rows of it, d)
+        scores = q.transpose(0, 2, 1, 3) @ keys  # (audio, heads, rows of it, frames)
+        if self.cross_scores is not None:
+            self.cross_scores.append(scores.copy())
+        out = _softmax_inplace(scores) @ values
         out = out.transpose(0, 2, 1, 3).reshape(n_rows, n_new, n_state)
         return out @ block.cross_out[0] + block.cross_out[1]
 

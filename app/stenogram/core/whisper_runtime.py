@@ -261,8 +261,19 @@ class _FeaturesAsAudio:
         self.alignment_heads = model.alignment_heads
 
     def forward_with_cross_qk(self, _mel: Any, tokens: Any) -> tuple[Any, Any]:
-        logits, _, cross_qk = self._model.decoder(tokens, self._features)
-        return logits, cross_qk
+        """Logits at every token and each layer's cross-attention scores; on a CPU from the
+        numpy decoder (one pass, about 3x faster than MLX's here), else from MLX's."""
+        numpy_decoder = getattr(self._model, "numpy_decoder", None)
+        if numpy_decoder is None:
+            logits, _, cross_qk = self._model.decoder(tokens, self._features)
+            return logits, cross_qk
+        import mlx.core as mx
+
+        session = numpy_decoder.session()
+        session.cross_scores = []
+        token_rows = np.asarray(tokens, dtype=np.int32)
+        logits = session.start(token_rows, self._features, range(token_rows.shape[1]))
+        return mx.array(logits), [mx.array(scores) for scores in session.cross_scores]
 
 
 ProgressCallback = Callable[[float], None]
