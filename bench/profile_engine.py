@@ -4,8 +4,8 @@ Three views, all on the same clip and model:
 1. start-up: ``python -X importtime`` of the engine module and the time to load the model;
 2. stages: the engine's own calls (VAD, log-Mel, encoder, decoder, alignment) timed by
    wrapping them in this process (the engine's files are not touched), with tokens counted;
-3. inside one window's token loop, each step's pieces evaluated one by one (decoder forward,
-   each logit filter, the greedy update), which shows what MLX's lazy evaluation hides;
+3. a numpy decoder step (the CPU backend) for 1, 3 and 5 rows, each part timed in the flow
+   of consecutive steps (alone, a part would find its data in the cache);
 and a pyinstrument profile of the whole transcription (when pyinstrument is installed).
 
     .venv/bin/python bench/profile_engine.py --model tiny.en --clip en_long_librispeech

@@ -6,8 +6,8 @@ its speed is memory bandwidth. MLX's CPU backend runs it on one thread (its BLAS
 single-threaded, see ``mlx_runtime``) at 14.6 ms a step for one row of tiny.en here; numpy's
 threaded OpenBLAS over a (n_state, n_vocab) array takes 2.0 ms, and 5.5 ms for 3-8 rows
 (over MLX's (n_vocab, n_state) layout, transposed: 3.5 and 10 ms). That one array serves
-``cpu_decoder``'s token loops and MLX's decoder (word aligner, sampled fallback
-temperatures) alike; MLX's own copy is freed. On a Metal GPU the embedding stays in MLX.
+``cpu_decoder`` (token loops, language detection, the word aligner's pass) and MLX's decoder
+(sampled fallback temperatures) alike; MLX's own copy is freed. On a Metal GPU the embedding stays in MLX.
 """
 
 from __future__ import annotations
