@@ -37,13 +37,13 @@ def test_a_fitted_input_is_the_start_of_a_full_window_on_both_encoders(tiny_en, 
     """A short input takes the first positions, so both encoders agree on it too."""
     import mlx.core as mx
 
-    from stenogram.core.encoder_input import encoder_frames
+    from stenogram.core.encoder_input import FIT_MARGIN_FRAMES, encoder_frames
     from stenogram.core.model_loading import load_whisper
     from stenogram.core.whisper_runtime import _run_encoder
 
     model = load_whisper(tiny_en, "float32")
     mel = compute_log_mel(load_audio(shared_audio / "jfk.flac")).window(0, 1100)
-    frames = encoder_frames(1100, fit=True)
+    frames = encoder_frames(1100, FIT_MARGIN_FRAMES)
     assert frames == 1300  # 11 s of audio, a 2 s margin, whole seconds
     expected = np.array(_run_encoder(model.encoder, mx.array(mel[None, :frames])))[0]
     actual = NumpyEncoder(model.encoder)(mel[:frames])

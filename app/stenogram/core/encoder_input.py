@@ -26,9 +26,10 @@ FILE_FIT_MARGIN_FRAMES = 8 * FRAMES_PER_SECOND  # files, fitted by the engine's 
 FIT_STEP_FRAMES = FRAMES_PER_SECOND
 
 
-def encoder_frames(audio_frames: int, fit: bool, margin_frames: int = FIT_MARGIN_FRAMES) -> int:
-    """Frames of the window the encoder reads for ``audio_frames`` of audio in it."""
-    if not fit:
+def encoder_frames(audio_frames: int, margin_frames: int | None) -> int:
+    """Frames of the window the encoder reads for ``audio_frames`` of audio in it: the audio
+    and ``margin_frames`` of its padding, or the whole window when None."""
+    if margin_frames is None:
         return N_FRAMES
     wanted = audio_frames + margin_frames
     rounded = -(-wanted // FIT_STEP_FRAMES) * FIT_STEP_FRAMES

@@ -342,7 +342,6 @@ def _decode(
         patience=options.patience if beam_size and beam_size > 1 else None,
         length_penalty=options.length_penalty,
     )
-    fit_margin = _fit_margin_frames(options, runtime)
     settings = LoopSettings(
         temperatures=tuple(options.temperatures),
         compression_ratio_threshold=options.compression_ratio_threshold,
@@ -351,8 +350,7 @@ def _decode(
         condition_on_previous_text=options.condition_on_previous_text,
         word_timestamps=options.word_timestamps or options.speakers,
         initial_prompt=options.initial_prompt,
-        fit_encoder_input=fit_margin is not None,
-        fit_margin_frames=fit_margin or FIT_MARGIN_FRAMES,
+        fit_margin_frames=_fit_margin_frames(options, runtime),
     )
     total = max(1, mel.n_frames)
     batch_size = _batch_size(options, runtime.fp16, mel.n_frames, runtime.model.dims)
@@ -389,8 +387,7 @@ def _first_encoder_input(runtime: WhisperRuntime, mel, options: TranscribeOption
         first = plan_windows(starts, mel.n_frames)[0]
         return mel.window(first.start, first.size)
     size = min(N_FRAMES, mel.n_frames)
-    fit_margin = _fit_margin_frames(options, runtime)
-    return mel.window(0, size)[: encoder_frames(size, fit_margin is not None, fit_margin or FIT_MARGIN_FRAMES)]
+    return mel.window(0, size)[: encoder_frames(size, _fit_margin_frames(options, runtime))]
 
 
 def _fit_margin_frames(options: TranscribeOptions, runtime: WhisperRuntime) -> int | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stenogram.core.encoder_input import FIT_MARGIN_FRAMES, encoder_frames
+from stenogram.core.encoder_input import encoder_frames
 from stenogram.core.log_mel import FRAMES_PER_SECOND, HOP_LENGTH, N_FRAMES, SAMPLE_RATE, LogMel
 
 if TYPE_CHECKING:
@@ -43,8 +43,9 @@ class LoopSettings:
     condition_on_previous_text: bool
     word_timestamps: bool
     initial_prompt: str | None
-    fit_encoder_input: bool = False  # encode only the audio of a short window (encoder_input)
-    fit_margin_frames: int = FIT_MARGIN_FRAMES  # of padding the fitted input keeps
+    # A short window is encoded as its audio and this much of its padding (encoder_input);
+    # None: the whole window
+    fit_margin_frames: int | None = None
 
 
 @dataclass
@@ -152,7 +153,7 @@ def encode_and_decode(
     margin, is dropped: not seeing 30 s of padding, the decoder may say the last sentence
     again there.
     """
-    frames = encoder_frames(size, settings.fit_encoder_input, settings.fit_margin_frames)
+    frames = encoder_frames(size, settings.fit_margin_frames)
     if frames < N_FRAMES:
         features = runtime.encode(window[:frames])
         first = replace(settings, temperatures=settings.temperatures[:1])
