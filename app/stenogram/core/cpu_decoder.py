@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np
+from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np, _softmax_inplace
 
 CACHE_GROWTH = 64  # self-attention cache positions added at a time
 
@@ -128,7 +128,7 @@ class DecoderSession:
         start = self.length
         if start + n_new > self.decoder.n_ctx:
             raise ValueError(f"{start + n_new} tokens are more than the decoder's {self.decoder.n_ctx}")
-        x = np.moveaxis(self.decoder.projection[:, tokens], 0, -1) + self.decoder.positions[start : start + n_new]
+        x = embedding_rows(self.decoder.projection, tokens) + self.decoder.positions[start : start + n_new]
         self._reserve(n_rows, start + n_new)
         for block, self_kv, cross_kv in zip(self.decoder.blocks, self._self_kv, self._cross_kv, strict=True):
             x = x + self._self_attention(block, _layer_norm(x, *block.ln1), self_kv, start)
@@ -180,17 +180,22 @@ class DecoderSession:
         if self._self_kv and capacity >= length:
             return
         new_capacity = min(self.decoder.n_ctx, max(length, capacity + CACHE_GROWTH))
-        grown = []
-        for block_index, block in enumerate(self.decoder.blocks):
-            d = self.decoder.projection.shape[0] // block.n_head
-            pair = []
-            for old_index in range(2):
-                cache = np.zeros((n_rows, block.n_head, new_capacity, d), dtype=np.float32)
-                if self._self_kv:
-                    cache[:, :, : self.length] = self._self_kv[block_index][old_index][:, :, : self.length]
-                pair.append(cache)
-            grown.append((pair[0], pair[1]))
-        self._self_kv = grown
+        n_state = self.decoder.projection.shape[0]
+
+        def grown(block: _Block, old: np.ndarray | None) -> np.ndarray:
+            cache = np.zeros((n_rows, block.n_head, new_capacity, n_state // block.n_head), dtype=np.float32)
+            if old is not None:
+                cache[:, :, : self.length] = old[:, :, : self.length]
+            return cache
+
+        olds = self._self_kv or [(None, None)] * len(self.decoder.blocks)
+        self._self_kv = [(grown(b, k), grown(b, v)) for b, (k, v) in zip(self.decoder.blocks, olds, strict=True)]
+
+
+def embedding_rows(projection: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """The embeddings of ``tokens`` (any shape), (*tokens.shape, n_state), read as columns of
+    the (n_state, n_vocab) projection."""
+    return np.moveaxis(projection[:, tokens], 0, -1)
 
 
 def _projection(embedding: Any) -> np.ndarray:
@@ -207,9 +212,3 @@ def _take(cache: np.ndarray, rows: np.ndarray, length: int) -> np.ndarray:
     taken[:, :, :length] = cache[rows, :, :length]
     return taken
 
-
-def _softmax_inplace(scores: np.ndarray) -> np.ndarray:
-    scores -= scores.max(axis=-1, keepdims=True)
-    np.exp(scores, out=scores)
-    scores /= scores.sum(axis=-1, keepdims=True)
-    return scores

@@ -7,7 +7,8 @@ single-threaded, see ``mlx_runtime``) at 14.6 ms a step for one row of tiny.en h
 threaded OpenBLAS over a (n_state, n_vocab) array takes 2.0 ms, and 5.5 ms for 3-8 rows
 (over MLX's (n_vocab, n_state) layout, transposed: 3.5 and 10 ms). That one array serves
 ``cpu_decoder`` (token loops, language detection, the word aligner's pass) and MLX's decoder
-(sampled fallback temperatures) alike; MLX's own copy is freed. On a Metal GPU the embedding stays in MLX.
+(sampled fallback temperatures) alike; MLX's own copy is freed. On a Metal GPU the embedding
+stays in MLX.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from stenogram.core.cpu_decoder import embedding_rows
 from stenogram.core.mlx_runtime import ensure_mlx
 
 ensure_mlx()
@@ -32,11 +34,7 @@ class NumpyVocabProjection(nn.Embedding):
     projection: np.ndarray  # (n_state, n_vocab), C-contiguous
 
     def __call__(self, x: mx.array) -> mx.array:
-        return mx.array(self.rows(np.asarray(x)))
-
-    def rows(self, tokens: np.ndarray) -> np.ndarray:
-        """The embeddings of ``tokens`` (any shape), shape (*tokens.shape, n_state)."""
-        return np.moveaxis(self.projection[:, tokens], 0, -1)
+        return mx.array(embedding_rows(self.projection, np.asarray(x)))
 
     def as_linear(self, x: mx.array) -> mx.array:
         hidden = np.asarray(x, dtype=np.float32)  # evaluates the step up to here

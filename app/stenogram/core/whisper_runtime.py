@@ -75,8 +75,8 @@ class WhisperRuntime:
         self._warm = False
         self._last_encoded: tuple[np.ndarray, Any] | None = None  # (input, features)
         # On a CPU, numpy's vectorised kernels and threaded BLAS run the encoder about twice
-        # as fast as MLX's, a decoder step two to three times, and the vocabulary projection
-        # of the word aligner (still MLX's decoder) about five times.
+        # as fast as MLX's and a decoder step two to three times; the token embedding is held
+        # once, in numpy, for both decoders (MLX's still samples fallback temperatures).
         self._cpu_encoder = None
         if self.dtype == "float32" and not uses_gpu() and os.environ.get(MLX_ENCODER_ENV) != "1":
             from stenogram.core.cpu_decoder import NumpyDecoder
@@ -263,7 +263,9 @@ class _FeaturesAsAudio:
     def forward_with_cross_qk(self, _mel: Any, tokens: Any) -> tuple[Any, Any]:
         """Logits at every token and each layer's cross-attention scores; on a CPU from the
         numpy decoder (one pass, about 3x faster than MLX's here), else from MLX's."""
-        numpy_decoder = getattr(self._model, "numpy_decoder", None)
+        from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
+
+        numpy_decoder = getattr(self._model, NUMPY_DECODER_ATTRIBUTE, None)
         if numpy_decoder is None:
             logits, _, cross_qk = self._model.decoder(tokens, self._features)
             return logits, cross_qk
