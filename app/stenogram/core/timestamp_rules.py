@@ -58,4 +58,3 @@ def _timestamps_outweigh_text(logits: np.ndarray, begin: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):  # rows with every timestamp at -inf
         total = peak[:, 0] + np.log(np.exp(stamps - peak).sum(axis=-1))
     return np.nan_to_num(total, nan=-np.inf) > logits[:, :begin].max(axis=-1)
-
