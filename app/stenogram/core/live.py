@@ -8,10 +8,10 @@ The policy (after whisper_streaming, Macháček et al. 2023):
 - once the buffer is long, cut it at the end of a segment that is wholly committed, so each
   decode stays short (at most ``max_buffer_s``) and nothing uncommitted is ever cut;
 - when the speaker pauses (a streaming VAD hears ``pause_ms`` of quiet), the audio up to the
-  pause (and its silence) is decoded once more and committed without waiting for a second decode to agree: it
-  has been heard in full and is followed by silence. The buffer restarts at the pause. Words
-  at the end of an utterance would otherwise wait longest. (whisper_streaming's
-  VAD-controlled mode ends its chunks at pauses the same way.)
+  pause (and its silence) is decoded once more and committed without waiting for a second
+  decode to agree: it has been heard in full and is followed by silence. The buffer restarts
+  at the pause. Words at the end of an utterance would otherwise wait longest.
+  (whisper_streaming's VAD-controlled mode ends its chunks at pauses the same way.)
 - ``finish()`` decodes what is left one last time and commits all of it: the last words are
   never dropped.
 
