@@ -64,3 +64,14 @@ def test_console_script_runs_in_a_fresh_process(tiny_en, shared_audio, tmp_path)
     vtt = (tmp_path / "en_ls_6930-75918-0000.vtt").read_text()
     # tiny.en hears the last word as "tents" or "tense" depending on the padding it gets
     assert vtt.startswith("WEBVTT") and "returned to its place" in vtt.lower()
+
+
+def test_a_model_given_before_the_command_is_not_silently_ignored(tmp_path, capsys):
+    """`--model` before `transcribe` only ever chose --self-test's model: a user who wrote
+    `stenogram --model base transcribe …` got tiny.en without a word."""
+    import pytest
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--model", "base", "transcribe", str(tmp_path / "speech.wav")])
+    assert exited.value.code == 2
+    assert "stenogram transcribe --model MODEL FILE" in capsys.readouterr().err

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test_model and not args.self_test:  # else `stenogram --model base transcribe …` ignored it
+        parser.error(
+            "--model before a command chooses the model of --self-test only; "
+            "give it after the command, e.g. stenogram transcribe --model MODEL FILE"
+        )
     if args.self_test:
         from stenogram.self_test import run_self_test
 
