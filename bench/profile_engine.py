@@ -148,9 +148,13 @@ def stages(model_dir: Path, clip: Path, vad: bool) -> tuple[list[str], object]:
     return lines, transcript
 
 
-def token_step_breakdown(model_dir: Path, rows_per_step: tuple[int, ...] = (1, 3, 5)) -> list[str]:
-    """What a numpy decoder step (CPU) spends on each part, for a few row counts, measured in
-    the flow of consecutive steps (each part alone would find its data in cache)."""
+# (audios, rows of each): one audio's beams, then a batch of windows decoded greedily
+STEP_SHAPES = ((1, 1), (1, 3), (1, 5), (6, 1))
+
+
+def token_step_breakdown(model_dir: Path, shapes: tuple[tuple[int, int], ...] = STEP_SHAPES) -> list[str]:
+    """What a numpy decoder step (CPU) spends on each part, for a few shapes of a step, measured
+    in the flow of consecutive steps (each part alone would find its data in cache)."""
     import numpy as np
 
     from stenogram.core import cpu_decoder
@@ -167,13 +171,15 @@ def token_step_breakdown(model_dir: Path, rows_per_step: tuple[int, ...] = (1, 3
         sw.wrap(session_class, attr, name)
     sw.wrap(cpu_decoder, "_gelu", "GELU")
     sw.wrap(cpu_decoder, "_layer_norm", "layer norms")
-    features = np.random.default_rng(0).standard_normal((1, 1500, runtime.model.dims.n_audio_state), dtype=np.float32)
+    rng = np.random.default_rng(0)
     sot = runtime.tokenizer("en", "transcribe").sot_sequence
     lines = []
-    for rows in rows_per_step:
+    for audios, group in shapes:
+        features = rng.standard_normal((audios, 1500, runtime.model.dims.n_audio_state), dtype=np.float32)
         session = decoder.session()
-        session.start(np.array([sot], dtype=np.int32), features, (0,))
-        session.repeat_rows(rows)  # rows of one audio, as a beam search's
+        session.start(np.array([sot] * audios, dtype=np.int32), features, (0,))
+        session.repeat_rows(group)  # rows of each audio, as a beam search's
+        rows = audios * group
         for _ in range(20):
             session.step(np.full(rows, 440, dtype=np.int32))
         sw.seconds.clear()
@@ -182,7 +188,7 @@ def token_step_breakdown(model_dir: Path, rows_per_step: tuple[int, ...] = (1, 3
         for _ in range(n):
             session.step(np.full(rows, 440, dtype=np.int32))
         step_ms = 1000 * (time.perf_counter() - t0) / n
-        lines.append(f"decoder step, {rows} row(s) of one audio: {step_ms:.2f} ms")
+        lines.append(f"decoder step, {group} row(s) of each of {audios} audio(s): {step_ms:.2f} ms")
         for name, seconds in sorted(sw.seconds.items(), key=lambda kv: -kv[1]):
             lines.append(f"  {name:24s} {1000 * seconds / n:6.2f} ms")
     return lines

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+from stenogram.core import half_matrix
 
 
-def test_numpy_projection_matches_mlx_and_holds_the_only_copy(tiny_en):
+@pytest.mark.parametrize("half", [True, False], ids=["fp16 kernel", "fp32 numpy"])
+def test_numpy_projection_matches_mlx_and_holds_the_only_copy(tiny_en, half, monkeypatch):
     import mlx.core as mx
 
+    if half and not half_matrix.available():
+        pytest.skip("the fp16 kernel does not run here")
+    monkeypatch.setattr(half_matrix, "available", lambda: half)
     from stenogram.core.cpu_decoder import NumpyDecoder
     from stenogram.core.model_loading import load_whisper
     from stenogram.core.vocab_projection import NumpyVocabProjection, project_vocabulary_in_numpy
@@ -26,6 +33,9 @@ def test_numpy_projection_matches_mlx_and_holds_the_only_copy(tiny_en):
     assert np.array_equal(np.array(embedding(tokens)), expected_rows)  # lookups unchanged
     assert embedding.weight.size == 0  # MLX's 80 MB copy is gone
     assert embedding.projection.shape == (model.dims.n_text_state, model.dims.n_vocab)
+    assert isinstance(embedding.projection, half_matrix.HalfMatrix) == half
+    bytes_per_weight = embedding.projection.nbytes / (model.dims.n_text_state * model.dims.n_vocab)
+    assert round(bytes_per_weight) == (2 if half else 4)  # fp16 where it runs: half the memory
     assert NumpyDecoder(model.decoder).projection is embedding.projection  # one copy for both
 
 

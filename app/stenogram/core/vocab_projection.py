@@ -5,7 +5,8 @@ embedding matrix (80 MB for tiny, 106 MB for base in fp32) for a few rows of ari
 its speed is memory bandwidth. MLX's CPU backend runs it on one thread (its BLAS is kept
 single-threaded, see ``mlx_runtime``) at 14.6 ms a step for one row of tiny.en here; numpy's
 threaded OpenBLAS over a (n_state, n_vocab) array takes 2.0 ms, and 5.5 ms for 3-8 rows
-(over MLX's (n_vocab, n_state) layout, transposed: 3.5 and 10 ms). That one array serves
+(over MLX's (n_vocab, n_state) layout, transposed: 3.5 and 10 ms); held in fp16 for
+``half_matrix``'s kernel, half the bytes, 1.2 and 1.7-3.5 ms. That one matrix serves
 ``cpu_decoder`` (token loops, language detection, the word aligner's pass) and MLX's decoder
 (sampled fallback temperatures) alike; MLX's own copy is freed. On a Metal GPU the embedding
 stays in MLX.
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from stenogram.core.cpu_decoder import embedding_rows
+from stenogram.core.cpu_decoder import Projection, embedding_rows, projection_matrix
 from stenogram.core.mlx_runtime import ensure_mlx
 
 ensure_mlx()
@@ -31,7 +32,7 @@ class NumpyVocabProjection(nn.Embedding):
     projection reads fastest. Lookups read its columns; MLX's own (n_vocab, n_state) copy is
     freed (80 MB for tiny, 106 MB for base)."""
 
-    projection: np.ndarray  # (n_state, n_vocab), C-contiguous
+    projection: Projection  # (n_state, n_vocab)
 
     def __call__(self, x: mx.array) -> mx.array:
         return mx.array(embedding_rows(self.projection, np.asarray(x)))
@@ -48,5 +49,5 @@ def project_vocabulary_in_numpy(model: Any) -> None:
     mx.eval(embedding.weight)
     n_state = embedding.weight.shape[1]
     embedding.__class__ = NumpyVocabProjection
-    embedding.projection = np.ascontiguousarray(np.asarray(embedding.weight).T)
+    embedding.projection = projection_matrix(np.asarray(embedding.weight))
     embedding.weight = mx.zeros((0, n_state), dtype=embedding.weight.dtype)  # MLX's copy goes
