@@ -34,14 +34,21 @@ def _close(actual: np.ndarray, expected: np.ndarray) -> None:
     assert (actual.argmax(-1) == expected.argmax(-1)).all()
 
 
-def test_prompt_and_steps_match_mlx(model_and_features):
+@pytest.mark.parametrize("half", [True, False], ids=["fp16 kernel", "fp32 numpy"])
+def test_prompt_and_steps_match_mlx(model_and_features, half, monkeypatch):
     import mlx.core as mx
 
+    from stenogram.core import half_matrix
     from stenogram.core.cpu_decoder import NumpyDecoder
 
+    if half and not half_matrix.available():
+        pytest.skip("the fp16 kernel does not run here")
+    monkeypatch.setattr(half_matrix, "available", lambda: half)
     model, features = model_and_features
     prompt = np.array([SOT_PREV_EN + WORDS[0], SOT_PREV_EN + WORDS[1]], dtype=np.int32)
-    session = NumpyDecoder(model.decoder).session()
+    decoder = NumpyDecoder(model.decoder)
+    assert decoder.half == half and isinstance(decoder.blocks[0].mlp1[0], half_matrix.HalfMatrix) == half
+    session = decoder.session()
     first = session.start(prompt, features, (0, prompt.shape[1] - 1))
     expected, cache, _ = model.decoder(mx.array(prompt), features)
     _close(first[:, 1], np.array(expected)[:, -1])

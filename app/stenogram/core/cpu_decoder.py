@@ -19,35 +19,45 @@ import numpy as np
 
 from stenogram.core import half_matrix
 from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np, _softmax_inplace
+from stenogram.core.cpu_threads import single_threaded_blas
 from stenogram.core.half_matrix import HalfMatrix
 
 CACHE_GROWTH = 64  # self-attention cache positions added at a time
 
-Projection = np.ndarray | HalfMatrix  # (n_state, n_vocab): the tied embedding, transposed
+Weights = np.ndarray | HalfMatrix  # (n_in, n_out): x @ weights
+Projection = Weights  # (n_state, n_vocab): the tied embedding, transposed
 
 
 class _Block:
-    """One decoder block's weights: views of MLX's own arrays, transposed (no copies), but
-    for the self-attention's query, key and value side by side (one product a step)."""
+    """One decoder block's weights, read as ``x @ weights``: fp16 copies for ``half_matrix``'s
+    kernel where it runs, else views of MLX's own arrays, transposed (no copies); the
+    self-attention's query, key and value side by side either way (one product a step)."""
 
-    def __init__(self, block: Any) -> None:
+    def __init__(self, block: Any, half: bool) -> None:
         attn, cross = block.attn, block.cross_attn
         self.n_head = attn.n_head
         n_state = attn.query.weight.shape[0]
         # Whisper scales queries and keys by d^-1/4 each; queries alone by d^-1/2 here
         self.scale = np.float32((n_state // self.n_head) ** -0.5)
+
+        def linear(layer: Any) -> tuple[Weights, np.ndarray]:
+            weights, bias = _linear(layer)
+            return (HalfMatrix(weights) if half else weights), bias
+
         self.ln1 = _norm(block.attn_ln)
-        self.qkv = np.concatenate([_np(attn.query.weight).T, _np(attn.key.weight).T, _np(attn.value.weight).T], axis=1)
+        qkv = np.concatenate([_np(attn.query.weight).T, _np(attn.key.weight).T, _np(attn.value.weight).T], axis=1)
+        self.qkv: Weights = HalfMatrix(qkv) if half else qkv
         zeros = np.zeros(n_state, dtype=np.float32)
         self.qkv_bias = np.concatenate([_np(attn.query.bias), zeros, _np(attn.value.bias)])
-        self.out = _linear(attn.out)
+        self.out = linear(attn.out)
         self.ln2 = _norm(block.cross_attn_ln)
-        self.cross_q, self.cross_v, self.cross_out = _linear(cross.query), _linear(cross.value), _linear(cross.out)
-        self.cross_k = _np(cross.key.weight).T
+        self.cross_q, self.cross_out = linear(cross.query), linear(cross.out)
+        # keys and values of the audio: once per audio, over all its frames (numpy's BLAS)
+        self.cross_k, self.cross_v = _np(cross.key.weight).T, _linear(cross.value)
         self.ln3 = _norm(block.mlp_ln)
-        self.mlp1, self.mlp2 = _linear(block.mlp1), _linear(block.mlp2)
+        self.mlp1, self.mlp2 = linear(block.mlp1), linear(block.mlp2)
 
-    def queries(self, x: np.ndarray, weights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    def queries(self, x: np.ndarray, weights: tuple[Weights, np.ndarray]) -> np.ndarray:
         q = x @ weights[0]
         q += weights[1]
         q *= self.scale
@@ -69,7 +79,9 @@ class NumpyDecoder:
         # (n_state, n_vocab): the projection's layout, also read for lookups (by columns)
         self.projection = _projection(decoder.token_embedding)
         self.positions = _np(decoder.positional_embedding)
-        self.blocks = [_Block(b) for b in decoder.blocks]
+        # every product of a step in fp16 through our kernel, or all in numpy's BLAS
+        self.half = half_matrix.available()
+        self.blocks = [_Block(b, self.half) for b in decoder.blocks]
         self.ln = _norm(decoder.ln)
         self.n_ctx = len(self.positions)
 
@@ -129,6 +141,14 @@ class DecoderSession:
         return len(self._self_kv[0][0]) if self._self_kv else 0
 
     def _forward(self, tokens: np.ndarray) -> np.ndarray:
+        if not self.decoder.half:
+            return self._layers(tokens)
+        # The kernel's products run on our threads; numpy's few left (attention) on one
+        # thread each: OpenBLAS's own threads would spin between them, holding the cores.
+        with single_threaded_blas():
+            return self._layers(tokens)
+
+    def _layers(self, tokens: np.ndarray) -> np.ndarray:
         n_rows, n_new = tokens.shape
         start = self.length
         if start + n_new > self.decoder.n_ctx:

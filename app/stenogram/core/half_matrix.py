@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DISABLE_ENV = "STENOGRAM_HALF_MATMUL"  # "0" keeps fp32 numpy products (to compare)
 _EXTENSION = "stenogram.core._half_matmul"
+MIN_SPLIT_WORK = 2_000_000  # multiply-adds of one product worth splitting over the cores
 _P = ctypes.c_void_p
 _N = ctypes.c_ssize_t
 
@@ -98,8 +99,10 @@ class HalfMatrix:
             if status != 0:
                 raise RuntimeError(f"half_matmul refused instruction set {self.isa}")
 
-        # rows * k * tile multiply-adds a tile: below ~64k elements of work a thread costs more
-        split_rows(len(self.tiles), work, row_size=len(rows) * k * self._tile)
+        # a hand-off to another thread costs about as much as 2M multiply-adds here (a decoder
+        # block's products for a few rows): below that, this thread does it all
+        parts = None if len(rows) * k * n >= MIN_SPLIT_WORK else 1
+        split_rows(len(self.tiles), work, parts=parts, row_size=len(rows) * k * self._tile)
 
 
 def _kernel() -> tuple[ctypes.CDLL, int, int] | None:
