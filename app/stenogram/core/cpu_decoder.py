@@ -5,9 +5,10 @@ element-at-a-time ``exp`` made a decoder step of tiny.en cost 11 ms for one row 
 three, of which the arithmetic is a small part. This runs the same decoder, weight for weight,
 with numpy: its caches are preallocated and written in place, the cross-attention keys and
 values are laid out once per audio (shared by that audio's beams), and the vocabulary
-projection reads a (n_state, n_vocab) copy of the tied embedding: in fp16 where
-``half_matrix`` runs (1.2 ms for 1-3 rows of tiny.en, where numpy's fp32 BLAS takes 2.2-5.7),
-else in fp32 in the layout numpy's BLAS reads fastest. On a Mac the GPU runs MLX's own decoder.
+projection reads a (n_state, n_vocab) copy of the tied embedding. Where ``half_matrix``'s
+kernel runs, every weight of a step is read in fp16 by it (the projection of 1-3 rows of
+tiny.en 1.2 ms instead of numpy's 2.2-5.7; tiny.en's beam 5 over en_long 4.6 s -> 3.3 s);
+elsewhere numpy's fp32 BLAS does the products. On a Mac the GPU runs MLX's own decoder.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A decoder step multiplies a few rows by every weight of the decoder and the whol
 embedding, so its speed on a CPU is the speed of reading the weights from memory (117 MB a
 step for tiny.en in fp32, 212 MB for base, far beyond the cache). Whisper's weights are fp16
 (the model store keeps them so), and fp16 -> fp32 is exact: holding them in fp16 halves what
-a step reads and loses nothing but the order of the sums, as any BLAS changes it. numpy has
+a step reads and loses nothing but the order of the sums, as any BLAS changes it (a model
+stored in fp32 is rounded to fp16, as a Mac's GPU runs it anyway). numpy has
 no fp16 product worth the name, so ``half_matmul.c`` (built by setup.py) does it: column
 tiles read once per call whatever the rows, in AVX-512 or AVX2, split over the cores. Where
 it is not built or the CPU lacks those (``available()`` says), callers keep fp32 numpy.
