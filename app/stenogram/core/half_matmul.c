@@ -18,7 +18,8 @@
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_half_matmul",
-    "fp16 products for the CPU decoder, called through ctypes (see half_matrix.py).", -1, NULL,
+    "fp16 products for the CPU decoder, called through ctypes (see half_matrix.py).", -1,
+    NULL, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__half_matmul(void) { return PyModule_Create(&module); }
@@ -71,30 +72,6 @@ AVX512 INLINE void rows_512(const float *x, ptrdiff_t k, const int rows, const u
     }
 }
 
-AVX512 static void tiles_512(const float *x, ptrdiff_t rows, ptrdiff_t k, const uint16_t *tiles,
-                             ptrdiff_t n, ptrdiff_t start, ptrdiff_t stop, float *out)
-{
-    for (ptrdiff_t t = start; t < stop; t++) {
-        const uint16_t *tile = tiles + t * k * TILE;
-        int width = (int)(n - t * TILE < TILE ? n - t * TILE : TILE);
-        for (ptrdiff_t r = 0; r < rows; r += ROWS_512) {
-            const float *xr = x + r * k;
-            float *o = out + r * n + t * TILE;
-            /* a constant row count per case: the sums stay in registers */
-            switch (rows - r < ROWS_512 ? (int)(rows - r) : ROWS_512) {
-            case 1: rows_512(xr, k, 1, tile, o, n, width); break;
-            case 2: rows_512(xr, k, 2, tile, o, n, width); break;
-            case 3: rows_512(xr, k, 3, tile, o, n, width); break;
-            case 4: rows_512(xr, k, 4, tile, o, n, width); break;
-            case 5: rows_512(xr, k, 5, tile, o, n, width); break;
-            case 6: rows_512(xr, k, 6, tile, o, n, width); break;
-            case 7: rows_512(xr, k, 7, tile, o, n, width); break;
-            default: rows_512(xr, k, 8, tile, o, n, width); break;
-            }
-        }
-    }
-}
-
 /* AVX2: a row's 32 sums are four registers; up to 3 rows (12 registers) at a time. */
 #define ROWS_256 3
 
@@ -120,23 +97,35 @@ AVX2 INLINE void rows_256(const float *x, ptrdiff_t k, const int rows, const uin
     }
 }
 
-AVX2 static void tiles_256(const float *x, ptrdiff_t rows, ptrdiff_t k, const uint16_t *tiles,
-                           ptrdiff_t n, ptrdiff_t start, ptrdiff_t stop, float *out)
-{
-    for (ptrdiff_t t = start; t < stop; t++) {
-        const uint16_t *tile = tiles + t * k * TILE;
-        int width = (int)(n - t * TILE < TILE ? n - t * TILE : TILE);
-        for (ptrdiff_t r = 0; r < rows; r += ROWS_256) {
-            const float *xr = x + r * k;
-            float *o = out + r * n + t * TILE;
-            switch (rows - r < ROWS_256 ? (int)(rows - r) : ROWS_256) {
-            case 1: rows_256(xr, k, 1, tile, o, n, width); break;
-            case 2: rows_256(xr, k, 2, tile, o, n, width); break;
-            default: rows_256(xr, k, 3, tile, o, n, width); break;
-            }
-        }
+/*
+ * The loop over tiles and blocks of rows, for one instruction set's row kernel. Each case
+ * calls it with a constant row count, so that the sums stay in registers.
+ */
+#define ROW_CASE(KERNEL, N) \
+    case N: KERNEL(xr, k, N, tile, o, n, width); break;
+
+#define TILE_LOOP(ATTRIBUTES, NAME, MAX_ROWS, CASES)                                             \
+    ATTRIBUTES static void NAME(const float *x, ptrdiff_t rows, ptrdiff_t k,                     \
+                                const uint16_t *tiles, ptrdiff_t n, ptrdiff_t start,             \
+                                ptrdiff_t stop, float *out)                                      \
+    {                                                                                            \
+        for (ptrdiff_t t = start; t < stop; t++) {                                               \
+            const uint16_t *tile = tiles + t * k * TILE;                                         \
+            int width = (int)(n - t * TILE < TILE ? n - t * TILE : TILE);                        \
+            for (ptrdiff_t r = 0; r < rows; r += MAX_ROWS) {                                     \
+                const float *xr = x + r * k;                                                     \
+                float *o = out + r * n + t * TILE;                                               \
+                switch (rows - r < MAX_ROWS ? (int)(rows - r) : MAX_ROWS) { CASES }              \
+            }                                                                                    \
+        }                                                                                        \
     }
-}
+
+TILE_LOOP(AVX512, tiles_512, ROWS_512,
+          ROW_CASE(rows_512, 1) ROW_CASE(rows_512, 2) ROW_CASE(rows_512, 3) ROW_CASE(rows_512, 4)
+          ROW_CASE(rows_512, 5) ROW_CASE(rows_512, 6) ROW_CASE(rows_512, 7) ROW_CASE(rows_512, 8))
+
+TILE_LOOP(AVX2, tiles_256, ROWS_256,
+          ROW_CASE(rows_256, 1) ROW_CASE(rows_256, 2) ROW_CASE(rows_256, 3))
 
 /* 2: AVX-512, 1: AVX2 + F16C + FMA, 0: neither (the caller keeps fp32). */
 int half_matmul_isa(void)
