@@ -73,6 +73,10 @@ grep -q "app engine (child process): " "$tmp/self-test.out" \
 if [ "$(uname -s)" != Darwin ]; then
     grep -q "$data/openblas/" "$tmp/self-test.out" || fail "the bundle's OpenBLAS was not used."
 fi
+if [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ]; then
+    grep -q "decoder: fp16 weights" "$tmp/self-test.out" \
+        || fail "the bundle's CPU decoder does not run its fp16 kernel (_half_matmul not bundled?)."
+fi
 echo "   passed in $((SECONDS - started)) s"
 
 echo "== command line from the bundle: models, and a transcript with speaker labels"

@@ -6,6 +6,7 @@ The same self-test run from the packaged app is checked by packaging/smoke_test.
 from __future__ import annotations
 
 import io
+import platform
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,8 @@ def test_first_run_installs_the_bundled_model_and_hears_the_clip(stenogram_home,
     assert "installing the bundled tiny.en" in out
     assert "4 of 4 keywords heard" in out and "Self-test passed" in out
     assert "app engine (child process): 'This is the self test" in out
+    if sys.platform.startswith("linux") and platform.machine() == "x86_64":
+        assert "decoder: fp16 weights" in out  # the CPU decoder's kernel is built and runs
     assert (stenogram_home / "models" / "tiny.en").is_dir()
     code, out = run(["--self-test"], capsys)  # the second run uses what the first installed
     assert code == 0, out

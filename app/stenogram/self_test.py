@@ -185,12 +185,25 @@ def _mlx_description() -> str:
     import mlx.core as mx
 
     from stenogram.core.mlx_runtime import openblas_path
+    from stenogram.core.whisper_runtime import uses_gpu
 
     text = f"MLX {getattr(mx, '__version__', '?')} on {mx.default_device()}"
     if sys.platform.startswith("linux"):
         blas = openblas_path()
         text += f", BLAS: {blas}" if blas else ", BLAS: MLX's reference BLAS (slow; OpenBLAS not found)"
+    if not uses_gpu():
+        text += f", decoder: {_decoder_weights()}"
     return text
+
+
+def _decoder_weights() -> str:
+    """Which products the CPU decoder runs: our fp16 kernel (and its instructions) or numpy's."""
+    from stenogram.core import half_matrix
+
+    isa = half_matrix.best_isa()
+    if isa:
+        return f"fp16 weights, {'AVX-512' if isa == 2 else 'AVX2'} kernel"
+    return "fp32 weights, numpy (the fp16 kernel is not built here, or the CPU lacks AVX2)"
 
 
 def _say(out: TextIO, line: str) -> None:
