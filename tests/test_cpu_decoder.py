@@ -97,7 +97,7 @@ def test_mlx_sessions_decode_the_same_text(model_and_features, beam_size, monkey
     """MLX's decoder (a Mac's GPU path) behind the same loops gives the same tokens."""
     from mlx_whisper.decoding import DecodingOptions
 
-    from stenogram.core.batch_decoding import BatchGreedyTask
+    from stenogram.core.batch_decoding import BatchDecodingTask
     from stenogram.core.beam_search import BeamDecodingTask
     from stenogram.core.cpu_decoder import NumpyDecoder
     from stenogram.core.decoder_session import (
@@ -108,7 +108,7 @@ def test_mlx_sessions_decode_the_same_text(model_and_features, beam_size, monkey
 
     model, features = model_and_features
     options = DecodingOptions(language="en", fp16=False, beam_size=beam_size)
-    task = BeamDecodingTask if beam_size else BatchGreedyTask
+    task = BeamDecodingTask if beam_size else BatchDecodingTask
     assert isinstance(decoder_session(model), MlxDecoderSession)
     on_mlx = task(model, options).run(features)
     monkeypatch.setattr(model, NUMPY_DECODER_ATTRIBUTE, NumpyDecoder(model.decoder), raising=False)
@@ -140,3 +140,49 @@ def test_the_word_aligner_reads_the_same_scores_from_it(model_and_features):
     for actual, expected in zip(cross_qk, expected_qk, strict=True):
         assert actual.shape == expected.shape == (1, 6, tokens.shape[1], 1500)
         assert np.abs(np.array(actual) - np.array(expected)).max() < 1e-3
+
+
+def test_a_fallback_temperature_draws_best_of_n_samples_per_window(model_and_features, monkeypatch):
+    """Sampled decoding (temperature fallback) runs on the same numpy sessions as greedy: a
+    window's samples share its audio, the best ranked one is kept, and a seed makes it repeat."""
+    from dataclasses import replace
+
+    from mlx_whisper.decoding import DecodingOptions
+
+    from stenogram.core import batch_decoding
+    from stenogram.core.batch_decoding import BatchDecodingTask
+    from stenogram.core.cpu_decoder import NumpyDecoder
+    from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
+
+    model, features = model_and_features
+    monkeypatch.setattr(model, NUMPY_DECODER_ATTRIBUTE, NumpyDecoder(model.decoder), raising=False)
+    options = DecodingOptions(language="en", fp16=False, temperature=0.4, best_of=3)
+    first = BatchDecodingTask(model, options).run(features)
+    assert len(first) == 2 and all(r.temperature == 0.4 for r in first)
+    assert "your country" in first[0].text.lower()  # warm, but still the speech
+    assert [r.tokens for r in BatchDecodingTask(model, options).run(features)] == [r.tokens for r in first]
+    hot = replace(options, temperature=1.0, best_of=1)
+    draws = {tuple(BatchDecodingTask(model, hot).run(features)[0].tokens)}
+    monkeypatch.setattr(batch_decoding, "SAMPLING_SEED", 1)
+    draws.add(tuple(BatchDecodingTask(model, hot).run(features)[0].tokens))
+    assert len(draws) == 2  # other random numbers, another text: it does sample
+
+
+def test_a_sampled_token_follows_the_tempered_distribution(model_and_features):
+    from mlx_whisper.decoding import DecodingOptions
+
+    from stenogram.core.batch_decoding import BatchDecodingTask
+
+    model, _ = model_and_features
+    rows, vocab = 20000, 64  # any width: the draw reads only the logits
+    logits = np.full((rows, vocab), -np.inf, dtype=np.float32)
+    logits[:, 10], logits[:, 20] = np.log(0.7), np.log(0.3)
+    tokens = np.zeros((rows, 3), dtype=np.int32)
+    for temperature, p10 in [(1.0, 0.7), (0.5, 0.49 / 0.58)]:
+        task = BatchDecodingTask(model, DecodingOptions(language="en", fp16=False, temperature=temperature))
+        task.logit_filters = []  # the draw alone
+        drawn, scores = task._step(tokens, logits, np.zeros(rows, dtype=np.float32))
+        assert set(np.unique(drawn[:, -1])) == {10, 20}
+        assert abs((drawn[:, -1] == 10).mean() - p10) < 0.015
+        # the score is the token's log-probability before the temperature, as Whisper keeps it
+        assert np.allclose(scores, np.where(drawn[:, -1] == 10, np.log(0.7), np.log(0.3)), atol=1e-5)

@@ -187,12 +187,10 @@ class WhisperRuntime:
             from stenogram.core.beam_search import BeamDecodingTask
 
             task: FeaturesTask = BeamDecodingTask(self.model, options)
-        elif options.temperature == 0:
-            from stenogram.core.batch_decoding import BatchGreedyTask
+        else:  # greedy, or sampled at a fallback temperature
+            from stenogram.core.batch_decoding import BatchDecodingTask
 
-            task = BatchGreedyTask(self.model, replace(options, beam_size=None, patience=None))
-        else:
-            task = FeaturesTask(self.model, replace(options, beam_size=None, patience=None))
+            task = BatchDecodingTask(self.model, replace(options, beam_size=None, patience=None))
         if cancel is not None:
             task.logit_filters.append(_CancelCheck(cancel))
         return task.run(features)[0]

@@ -122,9 +122,9 @@ def _first_pass(runtime: WhisperRuntime, options: DecodingOptions):
         from stenogram.core.beam_search import BeamDecodingTask
 
         return BeamDecodingTask(runtime.model, replace(options, temperature=0.0))
-    from stenogram.core.batch_decoding import BatchGreedyTask
+    from stenogram.core.batch_decoding import BatchDecodingTask
 
-    return BatchGreedyTask(runtime.model, replace(options, temperature=0.0, beam_size=None, patience=None))
+    return BatchDecodingTask(runtime.model, replace(options, temperature=0.0, beam_size=None, patience=None))
 
 
 def _undecoded_rest(window: Window, decoded, piece_starts: Sequence[int]) -> Window | None:
