@@ -53,6 +53,7 @@ class TranscribeOptions:
     task: str = "transcribe"  # or "translate" (to English)
     # Decoding: greedy at temperature 0, falling back to higher temperatures on failure.
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    best_of: int | None = 5  # samples drawn at each warmer temperature, the likeliest kept
     beam_size: int | None = None  # None: greedy on a CPU, AUTO_BEAM_SIZE on a Metal GPU
     patience: float | None = None  # beam search: keep looking until beam*patience finished
     length_penalty: float | None = None  # None ranks by average log-probability per token
@@ -341,6 +342,7 @@ def _decode(
         beam_size=beam_size if beam_size and beam_size > 1 else None,
         patience=options.patience if beam_size and beam_size > 1 else None,
         length_penalty=options.length_penalty,
+        best_of=options.best_of,  # read at warmer temperatures only (decode_with_fallback)
     )
     settings = LoopSettings(
         temperatures=tuple(options.temperatures),

@@ -121,10 +121,10 @@ def _first_pass(runtime: WhisperRuntime, options: DecodingOptions):
     if options.beam_size and options.beam_size > 1:
         from stenogram.core.beam_search import BeamDecodingTask
 
-        return BeamDecodingTask(runtime.model, replace(options, temperature=0.0))
+        return BeamDecodingTask(runtime.model, replace(options, temperature=0.0, best_of=None))
     from stenogram.core.batch_decoding import BatchDecodingTask
 
-    return BatchDecodingTask(runtime.model, replace(options, temperature=0.0, beam_size=None, patience=None))
+    return BatchDecodingTask(runtime.model, replace(options, temperature=0.0, best_of=None, beam_size=None, patience=None))
 
 
 def _undecoded_rest(window: Window, decoded, piece_starts: Sequence[int]) -> Window | None:
