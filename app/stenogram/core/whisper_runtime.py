@@ -75,8 +75,9 @@ class WhisperRuntime:
         self._warm = False
         self._last_encoded: tuple[np.ndarray, Any] | None = None  # (input, features)
         # On a CPU, numpy's vectorised kernels and threaded BLAS run the encoder about twice
-        # as fast as MLX's and a decoder step two to three times; the token embedding is held
-        # once, in numpy, for both decoders (MLX's still samples fallback temperatures).
+        # as fast as MLX's and a decoder step two to three times (with its fp16 kernel, more);
+        # the token embedding is held once, in numpy. Every decode on a CPU (greedy, beams,
+        # fallback samples, language detection, word alignment) then runs numpy's decoder.
         self._cpu_encoder = None
         if self.dtype == "float32" and not uses_gpu() and os.environ.get(MLX_ENCODER_ENV) != "1":
             from stenogram.core.cpu_decoder import NumpyDecoder
