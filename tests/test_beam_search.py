@@ -14,12 +14,15 @@ def test_beam_of_one_is_greedy(transcriber, tiny_en, shared_audio):
     from mlx_whisper.decoding import DecodingOptions, DecodingTask
 
     from stenogram.core.beam_search import BeamDecodingTask
+    from stenogram.core.model_loading import load_whisper
 
     runtime = transcriber.load(str(tiny_en))
     mel = compute_log_mel(load_audio(shared_audio / "en_ls_1221-135766-0001.flac"))
     features = runtime.encode(mel.window(0, mel.n_frames))
     options = DecodingOptions(language="en", fp16=False)
-    greedy = DecodingTask(runtime.model, options).run(features)[0]
+    # mlx_whisper's own greedy task, on a model of its own: the runtime's decoder on a CPU
+    # holds its block weights in fp16 for numpy's decoder only (MLX's copies are freed)
+    greedy = DecodingTask(load_whisper(tiny_en, "float32"), options).run(features)[0]
     beam = BeamDecodingTask(runtime.model, DecodingOptions(language="en", fp16=False, beam_size=1)).run(features)[0]
     assert beam.tokens == greedy.tokens
     # Beam scores come from numpy's log-softmax (float64's to 1e-7 here); mlx_whisper's greedy

@@ -88,8 +88,13 @@ def test_the_runtime_decodes_with_it_on_a_cpu(tiny_en):
     from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
     from stenogram.core.whisper_runtime import WhisperRuntime, uses_gpu
 
-    attached = getattr(WhisperRuntime(tiny_en).model, NUMPY_DECODER_ATTRIBUTE, None)
+    model = WhisperRuntime(tiny_en).model
+    attached = getattr(model, NUMPY_DECODER_ATTRIBUTE, None)
     assert attached is None if uses_gpu() else isinstance(attached, NumpyDecoder)
+    if attached is not None and attached.half:  # its fp16 copies replace MLX's block weights
+        block = model.decoder.blocks[0]
+        assert block.mlp1.weight.size == 0 and block.attn.query.weight.size == 0
+        assert block.cross_attn.key.weight.size > 0  # read for each audio's keys, kept
 
 
 @pytest.mark.parametrize("beam_size", [None, 3])
