@@ -46,3 +46,24 @@ def test_the_language_is_heard_in_the_first_window_encoded_once(transcriber, bas
     transcript = transcriber.transcribe(shared_audio / clip, TranscribeOptions(model=str(base_model)))
     assert transcript.language == ("de" if clip.startswith("de") else "en")
     assert len(encoded) == (1 if clip.startswith("de") else 3)
+
+
+@pytest.mark.parametrize("beam_size", [None, 3])
+def test_a_task_without_a_language_hears_it_per_window(transcriber, base_model, shared_audio, beam_size):
+    """A decoding task asked for no language finds each window's, on the runtime's own decoder
+    (numpy's on a CPU, where MLX's block weights are freed)."""
+    import mlx.core as mx
+    from mlx_whisper.decoding import DecodingOptions
+
+    from stenogram.core.batch_decoding import BatchDecodingTask
+    from stenogram.core.beam_search import BeamDecodingTask
+    from stenogram.core.log_mel import compute_log_mel
+    from stenogram.core.media import load_audio
+
+    runtime = transcriber.load(str(base_model))
+    features = [runtime.encode(compute_log_mel(load_audio(shared_audio / clip)).window(0, 3000))
+                for clip in ("de_fleurs.flac", "es_fleurs.flac")]
+    task = BeamDecodingTask if beam_size else BatchDecodingTask
+    results = task(runtime.model, DecodingOptions(fp16=False, beam_size=beam_size)).run(mx.concatenate(features))
+    assert [r.language for r in results] == ["de", "es"]
+    assert "Höhle" in results[0].text and "viajeros" in results[1].text

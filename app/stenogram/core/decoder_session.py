@@ -44,6 +44,18 @@ def decoder_session(model: Any) -> DecoderSession:
     return MlxDecoderSession(model)
 
 
+def language_probabilities(model: Any, tokenizer: Any, features: Any) -> list[dict[str, float]]:
+    """Each audio's probability of every language (``features``: (audio, positions, n_state),
+    of any length): Whisper's language tokens after the start of transcript, as mlx_whisper's
+    ``detect_language`` reads them, through a session (numpy's decoder on a CPU)."""
+    sot = np.full((features.shape[0], 1), tokenizer.sot, dtype=np.int32)
+    logits = decoder_session(model).start(sot, features, (0,))[:, 0]
+    scores = logits[:, list(tokenizer.all_language_tokens)].astype(np.float64)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return [dict(zip(tokenizer.all_language_codes, row.tolist(), strict=True)) for row in weights]
+
+
 def prompt_logits(inference: Inference, tokens: mx.array, features: mx.array, positions: tuple[int, ...]) -> mx.array:
     """The decoder's first step over the whole prompt, projected onto the vocabulary only at
     ``positions`` (the start of transcript and the last token are all that is read).

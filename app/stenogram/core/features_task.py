@@ -24,3 +24,18 @@ class FeaturesTask(DecodingTask):
             raise ValueError(f"expected audio features, got an array of shape {features.shape}")
         wanted = mx.float16 if self.options.fp16 else mx.float32
         return features if features.dtype == wanted else features.astype(wanted)
+
+    def _detect_language(self, audio_features: mx.array, tokens):
+        """As mlx_whisper's, but through a decoder session: on a CPU the runtime decodes with
+        numpy's decoder only (MLX's block weights are freed there)."""
+        if not self.model.is_multilingual:  # an English-only model has no language tokens
+            return ["en"] * audio_features.shape[0], None
+        if self.options.language is not None and self.options.task != "lang_id":
+            return [self.options.language] * audio_features.shape[0], None
+        from stenogram.core.decoder_session import language_probabilities
+
+        probs = language_probabilities(self.model, self.tokenizer, audio_features)
+        languages = [max(p, key=p.get) for p in probs]
+        if self.options.language is None:  # the prompt's language token, as mlx_whisper writes it
+            tokens[:, self.sot_index + 1] = [self.tokenizer.to_language_token(code) for code in languages]
+        return languages, probs

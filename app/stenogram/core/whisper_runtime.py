@@ -168,14 +168,9 @@ class WhisperRuntime:
         """The likeliest language of one window's features (of any length), and each one's
         probability: Whisper's language tokens after start of transcript, as mlx_whisper's
         ``detect_language`` reads them, which would encode a short input again."""
-        from stenogram.core.decoder_session import decoder_session
+        from stenogram.core.decoder_session import language_probabilities
 
-        tokenizer = self.tokenizer(None, "transcribe")
-        sot = np.array([[tokenizer.sot]], dtype=np.int32)
-        logits = decoder_session(self.model).start(sot, features, (0,))[0, 0]
-        scores = logits[list(tokenizer.all_language_tokens)].astype(np.float64)
-        weights = np.exp(scores - scores.max())
-        probs = dict(zip(tokenizer.all_language_codes, (weights / weights.sum()).tolist(), strict=True))
+        probs = language_probabilities(self.model, self.tokenizer(None, "transcribe"), features)[0]
         return max(probs, key=probs.get), probs
 
     def decode(
