@@ -41,13 +41,22 @@ class _Block:
         # Whisper scales queries and keys by d^-1/4 each; queries alone by d^-1/2 here
         self.scale = np.float32((n_state // self.n_head) ** -0.5)
 
+        # MLX's layers whose weights are held here as fp16 copies (none without the kernel)
+        self.copied_layers: list[Any] = []
+
+        def weights(matrix: np.ndarray, *layers: Any) -> Weights:
+            if not half:
+                return matrix
+            self.copied_layers.extend(layers)
+            return HalfMatrix(matrix)
+
         def linear(layer: Any) -> tuple[Weights, np.ndarray]:
-            weights, bias = _linear(layer)
-            return (HalfMatrix(weights) if half else weights), bias
+            matrix, bias = _linear(layer)
+            return weights(matrix, layer), bias
 
         self.ln1 = _norm(block.attn_ln)
         qkv = np.concatenate([_np(attn.query.weight).T, _np(attn.key.weight).T, _np(attn.value.weight).T], axis=1)
-        self.qkv: Weights = HalfMatrix(qkv) if half else qkv
+        self.qkv = weights(qkv, attn.query, attn.key, attn.value)
         zeros = np.zeros(n_state, dtype=np.float32)
         self.qkv_bias = np.concatenate([_np(attn.query.bias), zeros, _np(attn.value.bias)])
         self.out = linear(attn.out)
@@ -88,6 +97,18 @@ class NumpyDecoder:
 
     def session(self) -> DecoderSession:
         return DecoderSession(self)
+
+    def release_mlx_copies(self) -> None:
+        """Frees MLX's fp32 weights of the layers this decoder holds in fp16 itself: every
+        decode on a CPU runtime reads ours, and MLX's would be 30 MB (tiny) to 88 MB (base)
+        never read. The cross-attention keys' and values' weights stay (ours are views of
+        them), as do biases and norms. MLX's decoder cannot run afterwards: a shape error,
+        not a wrong answer."""
+        import mlx.core as mx
+
+        for block in self.blocks:
+            for layer in block.copied_layers:
+                layer.weight = mx.zeros((0, layer.weight.shape[1]), dtype=layer.weight.dtype)
 
 
 class DecoderSession:
@@ -216,23 +237,6 @@ class DecoderSession:
 
         olds = self._self_kv or [(None, None)] * len(self.decoder.blocks)
         self._self_kv = [(grown(b, k), grown(b, v)) for b, (k, v) in zip(self.decoder.blocks, olds, strict=True)]
-
-
-def release_mlx_block_weights(decoder: Any) -> int:
-    """Frees MLX's fp32 copies of the block products a ``NumpyDecoder`` (with the fp16 kernel)
-    holds in fp16 itself: every decode on a CPU runtime reads ours, and MLX's would be 37 MB
-    (tiny) to 100 MB (base) never read. The cross-attention keys' and values' weights stay
-    (ours are views of them), as do biases and norms. Returns the bytes freed. MLX's decoder
-    cannot run afterwards: a shape error, not a wrong answer."""
-    import mlx.core as mx
-
-    freed = 0
-    for block in decoder.blocks:
-        attn, cross = block.attn, block.cross_attn
-        for layer in (attn.query, attn.key, attn.value, attn.out, cross.query, cross.out, block.mlp1, block.mlp2):
-            freed += layer.weight.nbytes
-            layer.weight = mx.zeros((0, layer.weight.shape[1]), dtype=layer.weight.dtype)
-    return freed
 
 
 def embedding_rows(projection: Projection, tokens: np.ndarray) -> np.ndarray:

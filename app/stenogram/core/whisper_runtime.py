@@ -80,7 +80,7 @@ class WhisperRuntime:
         # fallback samples, language detection, word alignment) then runs numpy's decoder.
         self._cpu_encoder = None
         if self.dtype == "float32" and not uses_gpu() and os.environ.get(MLX_ENCODER_ENV) != "1":
-            from stenogram.core.cpu_decoder import NumpyDecoder, release_mlx_block_weights
+            from stenogram.core.cpu_decoder import NumpyDecoder
             from stenogram.core.cpu_encoder import NumpyEncoder
             from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
             from stenogram.core.vocab_projection import project_vocabulary_in_numpy
@@ -89,8 +89,7 @@ class WhisperRuntime:
             project_vocabulary_in_numpy(self.model)
             numpy_decoder = NumpyDecoder(self.model.decoder)
             setattr(self.model, NUMPY_DECODER_ATTRIBUTE, numpy_decoder)
-            if numpy_decoder.half:  # its fp16 copies replace MLX's block weights
-                release_mlx_block_weights(self.model.decoder)
+            numpy_decoder.release_mlx_copies()  # its fp16 copies replace MLX's block weights
 
     @property
     def is_multilingual(self) -> bool:
