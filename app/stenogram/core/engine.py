@@ -33,7 +33,8 @@ from stenogram.core.whisper_runtime import DecodeCancelled, WhisperRuntime
 DEFAULT_MODEL = "tiny.en"
 AUTO_BATCH_SIZE = 8  # windows decoded at once (greedy: decoder rows per step); see bench/RESULTS.md
 # Cross-attention keys and values of all rows of a batch: tiny.en 6 windows, base 3; a 1-hour
-# file then peaks at 789 / 899 MiB (bench/RESULTS.md); 160 MB took base to 985 MiB.
+# file then peaks at 729 / 786 MiB (bench/RESULTS.md; 160 MB took base to 985 MiB before the
+# decoder's weights went to fp16).
 BATCH_MEMORY_BYTES = 120 * 2**20
 SPEAKER_SHARE = 0.15  # of the progress bar, for labelling speakers after transcription
 # On a Metal GPU a beam of five costs little over greedy; on a CPU greedy is the default

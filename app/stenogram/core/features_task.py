@@ -28,10 +28,10 @@ class FeaturesTask(DecodingTask):
     def _detect_language(self, audio_features: mx.array, tokens):
         """As mlx_whisper's, but through a decoder session: on a CPU the runtime decodes with
         numpy's decoder only (MLX's block weights are freed there)."""
-        if not self.model.is_multilingual:  # an English-only model has no language tokens
-            return ["en"] * audio_features.shape[0], None
         if self.options.language is not None and self.options.task != "lang_id":
             return [self.options.language] * audio_features.shape[0], None
+        if not self.model.is_multilingual:  # an English-only model has no language tokens
+            return ["en"] * audio_features.shape[0], None
         from stenogram.core.decoder_session import language_probabilities
 
         probs = language_probabilities(self.model, self.tokenizer, audio_features)

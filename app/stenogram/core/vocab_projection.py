@@ -7,9 +7,10 @@ single-threaded, see ``mlx_runtime``) at 14.6 ms a step for one row of tiny.en h
 threaded OpenBLAS over a (n_state, n_vocab) array takes 2.0 ms, and 5.5 ms for 3-8 rows
 (over MLX's (n_vocab, n_state) layout, transposed: 3.5 and 10 ms); held in fp16 for
 ``half_matrix``'s kernel, half the bytes, 1.2 and 1.7-3.5 ms. That one matrix serves
-``cpu_decoder`` (token loops, language detection, the word aligner's pass) and MLX's decoder
-(sampled fallback temperatures) alike; MLX's own copy is freed. On a Metal GPU the embedding
-stays in MLX.
+``cpu_decoder`` (every decode on a CPU: token loops, fallback samples, language detection,
+the word aligner's pass); MLX's own copy is freed, and lookups and ``as_linear`` here keep
+MLX's decoder working over it where its blocks are kept (no fp16 kernel). On a Metal GPU the
+embedding stays in MLX.
 """
 
 from __future__ import annotations
