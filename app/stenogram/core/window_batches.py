@@ -21,6 +21,7 @@ from stenogram.core.window_decoder import (
     LoopSettings,
     RawSegment,
     add_words,
+    at_temperature,
     decode_with_fallback,
     is_silent,
     last_end,
@@ -121,10 +122,10 @@ def _first_pass(runtime: WhisperRuntime, options: DecodingOptions):
     if options.beam_size and options.beam_size > 1:
         from stenogram.core.beam_search import BeamDecodingTask
 
-        return BeamDecodingTask(runtime.model, replace(options, temperature=0.0, best_of=None))
+        return BeamDecodingTask(runtime.model, at_temperature(options, 0.0))
     from stenogram.core.batch_decoding import BatchDecodingTask
 
-    return BatchDecodingTask(runtime.model, replace(options, temperature=0.0, best_of=None, beam_size=None, patience=None))
+    return BatchDecodingTask(runtime.model, replace(at_temperature(options, 0.0), beam_size=None, patience=None))
 
 
 def _undecoded_rest(window: Window, decoded, piece_starts: Sequence[int]) -> Window | None:

@@ -195,16 +195,19 @@ def decode_with_fallback(
     """Decode at rising temperatures until the result is neither repetitive nor unlikely."""
     result = None
     for temperature in settings.temperatures:
-        attempt = replace(options, temperature=temperature)
-        if temperature > 0:
-            attempt = replace(attempt, beam_size=None, patience=None)
-        else:
-            attempt = replace(attempt, best_of=None)
-        result = runtime.decode(features, attempt, cancel)
+        result = runtime.decode(features, at_temperature(options, temperature), cancel)
         if not needs_fallback(result, settings):
             break
     assert result is not None
     return result
+
+
+def at_temperature(options: DecodingOptions, temperature: float) -> DecodingOptions:
+    """The options of one decode: beams at temperature 0, best-of-n samples above it (mlx_whisper
+    refuses the other's settings in each)."""
+    if temperature > 0:
+        return replace(options, temperature=temperature, beam_size=None, patience=None)
+    return replace(options, temperature=temperature, best_of=None)
 
 
 def needs_fallback(result: DecodingResult, s: LoopSettings) -> bool:
