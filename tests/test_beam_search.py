@@ -67,3 +67,18 @@ def test_a_noise_gap_keeps_real_words_in_place_and_adds_none(transcriber, tiny_e
     alone_words = [w for s in alone.segments for w in s.words]
     assert abs(returned(words) - (gap_end + returned(alone_words))) <= 200
     assert "paul" in transcript.text.lower() and "tents" in transcript.text.lower()
+
+
+def test_beams_keep_the_rows_of_the_beams_they_extend():
+    """The next beams of each audio take the cache rows of the beams they extend where they can,
+    so a step copies only the rows of beams that moved; each beam is still there once."""
+    from stenogram.core.beam_search import _in_place_order
+
+    # two audios of 3 beams: sources are the rows (of the last step) each new beam extends
+    sources = [1, 1, 0, 5, 3, 4]
+    order = _in_place_order(sources, 3)
+    placed = [sources[i] for i in order]
+    assert sorted(order[:3]) == [0, 1, 2] and sorted(order[3:]) == [3, 4, 5]
+    assert placed[0] == 0 and placed[1] == 1  # rows 0 and 1 are extended in place
+    assert placed[2] == 1  # the second beam from row 1 takes the free row
+    assert placed[3:] == [3, 4, 5]  # the second audio's beams were only reordered by score

@@ -228,6 +228,8 @@ def _beam_loop(
         for logit_filter in task.logit_filters:
             logits = logit_filter.apply(logits, tokens)
         tokens, completed, sum_logprobs, sources = decoder.update(tokens, logits, sum_logprobs, audios)
+        order = _in_place_order(sources, group)
+        tokens, sum_logprobs, sources = tokens[order], sum_logprobs[order], [sources[i] for i in order]
         if all(completed) or tokens.shape[-1] > task.n_ctx:
             break
         if any(completed) and decoder.done_audio_can_leave:
@@ -243,6 +245,27 @@ def _beam_loop(
         logits = session.step(tokens[:, -1])
     keep_last(list(range(len(audios))), tokens, sum_logprobs)
     return live, live_scores, no_speech
+
+
+def _in_place_order(sources: list[int], group: int) -> list[int]:
+    """An order of the next beams, within each audio's block of ``group`` rows, in which a beam
+    takes the row of the beam it extends where it can: the caches then copy only the rows of
+    beams that moved (Whisper orders beams by score; which row holds a beam changes nothing
+    but the order equal scores are met in)."""
+    order: list[int] = []
+    for first in range(0, len(sources), group):
+        slots: dict[int, int] = {}
+        moved: list[int] = []
+        for beam in range(first, first + group):
+            slot = sources[beam] % group
+            if slot in slots:
+                moved.append(beam)
+            else:
+                slots[slot] = beam
+        free = (slot for slot in range(group) if slot not in slots)
+        slots.update(zip(free, moved))
+        order.extend(slots[slot] for slot in range(group))
+    return order
 
 
 def _text_tokens(sequence: list[int], sample_begin: int, eot: int) -> list[int]:

@@ -151,12 +151,12 @@ class DecoderSession:
     def select(self, rows: Sequence[int] | None, audios: Sequence[int] | None = None) -> None:
         """Keep (and reorder) the self-attention caches of ``rows``, and the audios ``audios``
         (positions among the audios still decoding); None keeps them all as they are."""
-        if rows is not None and list(rows) != list(range(self._rows)):
+        if rows is not None:
             index = np.asarray(rows, dtype=np.intp)
-            self._self_kv = [(_take(k, index, self.length), _take(v, index, self.length)) for k, v in self._self_kv]
+            self._self_kv = [(_moved(k, index, self.length), _moved(v, index, self.length)) for k, v in self._self_kv]
         if audios is not None:
             index = np.asarray(audios, dtype=np.intp)
-            self._cross_kv = [(k[index], v[index]) for k, v in self._cross_kv]
+            self._cross_kv = [(_moved(k, index), _moved(v, index)) for k, v in self._cross_kv]
 
     @property
     def _rows(self) -> int:
@@ -263,9 +263,17 @@ def _projection(embedding: Any) -> Projection:
     return projection_matrix(_np(embedding.weight))
 
 
-def _take(cache: np.ndarray, rows: np.ndarray, length: int) -> np.ndarray:
-    """The first ``length`` positions of ``rows`` of a cache, in a cache of the same capacity."""
-    taken = np.empty((len(rows), *cache.shape[1:]), dtype=cache.dtype)
-    taken[:, :, :length] = cache[rows, :, :length]
-    return taken
+def _moved(cache: np.ndarray, rows: np.ndarray, length: int | None = None) -> np.ndarray:
+    """The cache with its rows ``rows`` (the first ``length`` positions of each, or all) as rows
+    0, 1, ..., in place: only rows that change are copied, and nothing is allocated but the
+    copied rows (a beam that extends its own row, or a window that keeps its place, costs
+    nothing; a fresh cache of 30 beams was 47 MB of new pages a step)."""
+    changed = np.flatnonzero(rows != np.arange(len(rows)))
+    if changed.size:
+        sources = rows[changed]  # read out first: a row may be both a source and a target
+        if length is None:
+            cache[changed] = cache[sources]
+        else:
+            cache[changed, :, :length] = cache[sources, :, :length]
+    return cache[: len(rows)]
 
