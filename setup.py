@@ -1,18 +1,20 @@
-"""The one compiled part: the CPU decoder's fp16 product (app/stenogram/core/half_matmul.c).
+"""The compiled parts: the CPU decoder's fp16 product (app/stenogram/core/half_matmul.c) and
+its attention and token choice (app/stenogram/core/step_kernels.c).
 
-Optional: where it cannot be built the engine keeps fp32 numpy products (half_matrix.py).
-Its module has no functions: half_matrix.py imports it to find it, then calls it with ctypes.
+Optional: where they cannot be built the engine keeps numpy (half_matrix.py, step_kernels.py).
+Their modules have no functions: the Python side imports one to find it, then calls it with ctypes.
 """
 
 from setuptools import Extension, setup
 
-setup(
-    ext_modules=[
-        Extension(
-            "stenogram.core._half_matmul",
-            sources=["app/stenogram/core/half_matmul.c"],
-            extra_compile_args=["-O3"],
-            optional=True,
-        )
-    ]
-)
+
+def _kernel(name: str) -> Extension:
+    return Extension(
+        f"stenogram.core._{name}",
+        sources=[f"app/stenogram/core/{name}.c"],
+        extra_compile_args=["-O3"],
+        optional=True,
+    )
+
+
+setup(ext_modules=[_kernel("half_matmul"), _kernel("step_kernels")])

@@ -34,20 +34,37 @@ def _close(actual: np.ndarray, expected: np.ndarray) -> None:
     assert (actual.argmax(-1) == expected.argmax(-1)).all()
 
 
-@pytest.mark.parametrize("half", [True, False], ids=["fp16 kernel", "fp32 numpy"])
-def test_prompt_and_steps_match_mlx(model_and_features, half, monkeypatch):
+def _use_kernels(monkeypatch, half: bool, attention: bool) -> None:
+    """The decoder's products by the fp16 kernel or numpy, its attention by C or numpy."""
+    from stenogram.core import half_matrix, step_kernels
+
+    if half and not half_matrix.available():
+        pytest.skip("the fp16 kernel does not run here")
+    if attention and not step_kernels.available():
+        pytest.skip("the step kernels do not run here")
+    monkeypatch.setattr(half_matrix, "available", lambda: half)
+    monkeypatch.setattr(step_kernels, "available", lambda: attention)
+
+
+KERNELS = pytest.mark.parametrize(
+    "half, attention", [(True, True), (True, False), (False, False)],
+    ids=["fp16 kernel, C attention", "fp16 kernel, numpy attention", "fp32 numpy"],
+)
+
+
+@KERNELS
+def test_prompt_and_steps_match_mlx(model_and_features, half, attention, monkeypatch):
     import mlx.core as mx
 
     from stenogram.core import half_matrix
     from stenogram.core.cpu_decoder import NumpyDecoder
 
-    if half and not half_matrix.available():
-        pytest.skip("the fp16 kernel does not run here")
-    monkeypatch.setattr(half_matrix, "available", lambda: half)
+    _use_kernels(monkeypatch, half, attention)
     model, features = model_and_features
     prompt = np.array([SOT_PREV_EN + WORDS[0], SOT_PREV_EN + WORDS[1]], dtype=np.int32)
     decoder = NumpyDecoder(model.decoder)
     assert decoder.half == half and isinstance(decoder.blocks[0].mlp1[0], half_matrix.HalfMatrix) == half
+    assert decoder.kernels == attention
     session = decoder.session()
     first = session.start(prompt, features, (0, prompt.shape[1] - 1))
     expected, cache, _ = model.decoder(mx.array(prompt), features)
@@ -61,10 +78,12 @@ def test_prompt_and_steps_match_mlx(model_and_features, half, monkeypatch):
     assert session.length == prompt.shape[1] + 3
 
 
-def test_rows_of_one_audio_and_dropped_audios_decode_as_alone(model_and_features):
+@KERNELS
+def test_rows_of_one_audio_and_dropped_audios_decode_as_alone(model_and_features, half, attention, monkeypatch):
     """Beams share their audio's keys and values; reordering rows moves their own caches."""
     from stenogram.core.cpu_decoder import NumpyDecoder
 
+    _use_kernels(monkeypatch, half, attention)
     model, features = model_and_features
     decoder = NumpyDecoder(model.decoder)
     prompt = np.array([SOT_PREV_EN, SOT_PREV_EN], dtype=np.int32)

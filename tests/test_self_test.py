@@ -43,6 +43,8 @@ def test_first_run_installs_the_bundled_model_and_hears_the_clip(stenogram_home,
     assert "app engine (child process): 'This is the self test" in out
     if sys.platform.startswith("linux") and platform.machine() == "x86_64":
         assert "decoder: fp16 weights" in out  # the CPU decoder's kernel is built and runs
+        if "avx512f" in Path("/proc/cpuinfo").read_text():
+            assert "C attention" in out  # and so are its attention kernels
     assert (stenogram_home / "models" / "tiny.en").is_dir()
     code, out = run(["--self-test"], capsys)  # the second run uses what the first installed
     assert code == 0, out

@@ -21,6 +21,7 @@ ensure_mlx()
 import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
 from mlx_whisper.decoding import DecodingResult, compression_ratio  # noqa: E402
 
+from stenogram.core import step_kernels  # noqa: E402
 from stenogram.core.decoder_session import decoder_session  # noqa: E402
 from stenogram.core.features_task import FeaturesTask  # noqa: E402
 from stenogram.core.logit_filters import numpy_logit_filters  # noqa: E402
@@ -95,16 +96,14 @@ class BatchDecodingTask(FeaturesTask):
         """Each row's next token (an ended row's is end-of-text again, scoring nothing)."""
         for logit_filter in self.logit_filters:
             logits = logit_filter.apply(logits, tokens)
-        best = logits.max(axis=-1, keepdims=True)
-        log_total = np.log(np.exp(logits - best).sum(axis=-1))  # logsumexp less the best
+        most_likely, log_totals = _most_likely_and_log_totals(logits)
         temperature = self.options.temperature
         if temperature == 0:
-            next_tokens = logits.argmax(axis=-1)
-            chosen_logprob = -log_total
+            next_tokens = most_likely
         else:  # a draw from softmax(logits / T): the argmax after Gumbel noise
             noisy = logits / np.float32(temperature) + self._random.gumbel(size=logits.shape).astype(np.float32)
             next_tokens = noisy.argmax(axis=-1)
-            chosen_logprob = logits[np.arange(len(logits)), next_tokens] - best[:, 0] - log_total
+        chosen_logprob = logits[np.arange(len(logits)), next_tokens] - log_totals
         eot = self.tokenizer.eot
         already_ended = tokens[:, -1] == eot
         next_tokens = np.where(already_ended, eot, next_tokens)
@@ -130,6 +129,16 @@ class BatchDecodingTask(FeaturesTask):
             temperature=self.options.temperature,
             compression_ratio=compression_ratio(text),
         )
+
+
+def _most_likely_and_log_totals(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's most likely token (the lowest id among equals) and the log of its softmax
+    normaliser (log sum exp), in one pass of C where the step kernels run."""
+    if step_kernels.available():
+        ids, _, log_totals = step_kernels.logits_top(logits, 1)
+        return ids[:, 0], log_totals
+    best = logits.max(axis=-1, keepdims=True)
+    return logits.argmax(axis=-1), best[:, 0] + np.log(np.exp(logits - best).sum(axis=-1))
 
 
 def decode_batch(model: Any, features: mx.array, options) -> list[DecodingResult]:

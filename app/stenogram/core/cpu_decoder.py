@@ -8,7 +8,9 @@ values are laid out once per audio (shared by that audio's beams), and the vocab
 projection reads a (n_state, n_vocab) copy of the tied embedding. Where ``half_matrix``'s
 kernel runs, every weight of a step is read in fp16 by it (the projection of 1-3 rows of
 tiny.en 1.2 ms instead of numpy's 2.2-5.7; tiny.en's beam 5 over en_long 4.6 s -> 3.3 s);
-elsewhere numpy's fp32 BLAS does the products. On a Mac the GPU runs MLX's own decoder.
+elsewhere numpy's fp32 BLAS does the products. Where ``step_kernels`` runs (AVX-512), the
+attention is C too, reading each audio's keys and values in place through an index (a
+15-row beam step of tiny.en 19.8 -> 12.5 ms). On a Mac the GPU runs MLX's own decoder.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from stenogram.core import half_matrix
+from stenogram.core import half_matrix, step_kernels
 from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np, _softmax_inplace
 from stenogram.core.cpu_threads import single_threaded_blas
 from stenogram.core.half_matrix import HalfMatrix
@@ -34,10 +36,11 @@ class _Block:
     kernel where it runs, else views of MLX's own arrays, transposed (no copies); the
     self-attention's query, key and value side by side either way (one product a step)."""
 
-    def __init__(self, block: Any, half: bool) -> None:
+    def __init__(self, block: Any, half: bool, kernels: bool) -> None:
         attn, cross = block.attn, block.cross_attn
         self.n_head = attn.n_head
         n_state = attn.query.weight.shape[0]
+        self.kernels = kernels  # attention by step_kernels (the keys of the audio in its layout)
         # Whisper scales queries and keys by d^-1/4 each; queries alone by d^-1/2 here
         self.scale = np.float32((n_state // self.n_head) ** -0.5)
 
@@ -74,12 +77,16 @@ class _Block:
         return q
 
     def cross_keys_values(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keys (audio, head, d, frames) and values (audio, head, frames, d) of the audio."""
+        """Keys (audio, head, d, frames), or in ``step_kernels.tiled_keys``'s layout, and values
+        (audio, head, frames, d) of the audio."""
         n_audio, n_frames, n_state = features.shape
         d = n_state // self.n_head
         keys = (features @ self.cross_k).reshape(n_audio, n_frames, self.n_head, d)
         values = (features @ self.cross_v[0] + self.cross_v[1]).reshape(n_audio, n_frames, self.n_head, d)
-        return np.ascontiguousarray(keys.transpose(0, 2, 3, 1)), np.ascontiguousarray(values.transpose(0, 2, 1, 3))
+        values = np.ascontiguousarray(values.transpose(0, 2, 1, 3))
+        if self.kernels:
+            return step_kernels.tiled_keys(keys), values
+        return np.ascontiguousarray(keys.transpose(0, 2, 3, 1)), values
 
 
 class NumpyDecoder:
@@ -91,7 +98,10 @@ class NumpyDecoder:
         self.positions = _np(decoder.positional_embedding)
         # every product of a step in fp16 through our kernel, or all in numpy's BLAS
         self.half = half_matrix.available()
-        self.blocks = [_Block(b, self.half) for b in decoder.blocks]
+        # the attention and its softmax in C too, where those kernels run (heads of their width)
+        head_dims = {b.attn.query.weight.shape[0] // b.attn.n_head for b in decoder.blocks}
+        self.kernels = step_kernels.available() and head_dims == {step_kernels.HEAD_DIM}
+        self.blocks = [_Block(b, self.half, self.kernels) for b in decoder.blocks]
         self.ln = _norm(decoder.ln)
         self.n_ctx = len(self.positions)
 
@@ -127,12 +137,16 @@ class DecoderSession:
         self.cross_scores: list[np.ndarray] | None = None
         self._self_kv: list[tuple[np.ndarray, np.ndarray]] = []
         self._cross_kv: list[tuple[np.ndarray, np.ndarray]] = []
+        # which audio of the caches each audio still decoding listens to (the kernels read
+        # them in place; numpy's code compacts the caches instead)
+        self._audios = np.zeros(0, dtype=np.int64)
 
     def start(self, tokens: np.ndarray, features: np.ndarray, positions: Sequence[int]) -> np.ndarray:
         """Read each audio's prompt (one row per audio); logits (audio, len(positions), vocab)
         at the prompt positions asked for."""
         features = np.asarray(features, dtype=np.float32)
         self._cross_kv = [block.cross_keys_values(features) for block in self.decoder.blocks]
+        self._audios = np.arange(len(features), dtype=np.int64)
         self._self_kv = []
         self.group, self.length = 1, 0
         hidden = self._forward(np.asarray(tokens))
@@ -156,7 +170,11 @@ class DecoderSession:
             self._self_kv = [(_moved(k, index, self.length), _moved(v, index, self.length)) for k, v in self._self_kv]
         if audios is not None:
             index = np.asarray(audios, dtype=np.intp)
-            self._cross_kv = [(_moved(k, index), _moved(v, index)) for k, v in self._cross_kv]
+            if self.decoder.kernels:
+                self._audios = self._audios[index]
+            else:
+                self._cross_kv = [(_moved(k, index), _moved(v, index)) for k, v in self._cross_kv]
+                self._audios = np.arange(len(index), dtype=np.int64)
 
     @property
     def _rows(self) -> int:
@@ -196,6 +214,9 @@ class DecoderSession:
         keys[:, :, start:end] = qkv[1]
         values[:, :, start:end] = qkv[2]
         queries = qkv[0] * block.scale
+        if block.kernels and n_new == 1:
+            out = step_kernels.self_attend(queries.reshape(n_rows, heads, d), keys, values, end)
+            return out.reshape(n_rows, 1, n_state) @ block.out[0] + block.out[1]
         scores = queries @ keys[:, :, :end].swapaxes(-1, -2)  # (rows, heads, new, end)
         if n_new > 1:  # a later token of the prompt sees no token after it
             scores += np.triu(np.full((n_new, end), -np.inf, dtype=np.float32), k=start + 1)
@@ -207,8 +228,13 @@ class DecoderSession:
         n_rows, n_new, n_state = x.shape
         heads, d = block.n_head, n_state // block.n_head
         keys, values = kv
-        n_audio = len(keys)
+        n_audio = len(self._audios)
         q = block.queries(x, block.cross_q).reshape(n_audio, self.group * n_new, heads, d)
+        if block.kernels:
+            out, raw = step_kernels.cross_attend(q, keys, values, self._audios, self.cross_scores is not None)
+            if raw is not None:
+                self.cross_scores.append(raw)
+            return out.reshape(n_rows, n_new, n_state) @ block.cross_out[0] + block.cross_out[1]
         scores = q.transpose(0, 2, 1, 3) @ keys  # (audio, heads, rows of it, frames)
         if self.cross_scores is not None:
             self.cross_scores.append(scores.copy())

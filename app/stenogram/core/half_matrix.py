@@ -14,20 +14,18 @@ it is not built or the CPU lacks those (``available()`` says), callers keep fp32
 from __future__ import annotations
 
 import ctypes
-import importlib
 import logging
-import os
 import threading
 
 import numpy as np
 
+from stenogram.core.c_extensions import load_extension
 from stenogram.core.cpu_threads import split_rows
 
 log = logging.getLogger(__name__)
 
 DISABLE_ENV = "STENOGRAM_HALF_MATMUL"  # "0" keeps fp32 numpy products (to compare)
-_EXTENSION = "stenogram.core._half_matmul"
-MIN_SPLIT_WORK = 2_000_000  # multiply-adds of one product worth splitting over the cores
+MIN_SPLIT_WORK = 10_000_000  # multiply-adds of one product worth splitting over the cores
 _P = ctypes.c_void_p
 _N = ctypes.c_ssize_t
 
@@ -116,16 +114,8 @@ def _kernel() -> tuple[ctypes.CDLL, int, int] | None:
 
 
 def _load() -> tuple[ctypes.CDLL, int, int] | None:
-    if os.environ.get(DISABLE_ENV) == "0":
-        return None
-    try:
-        path = importlib.import_module(_EXTENSION).__file__
-        lib = ctypes.CDLL(path)  # the module's own file, already loaded: the same handle
-    except ImportError:
-        log.info("fp16 products: %s is not built; the CPU decoder reads fp32 weights", _EXTENSION)
-        return None
-    except OSError as error:
-        log.warning("fp16 products: cannot load %s: %s", _EXTENSION, error)
+    lib = load_extension("_half_matmul", DISABLE_ENV, "fp16 products")
+    if lib is None:
         return None
     lib.half_matmul.argtypes = [ctypes.c_int, _P, _N, _N, _P, _N, _N, _N, _P]
     lib.half_matmul.restype = ctypes.c_int

@@ -1,0 +1,31 @@
+"""Our optional C extensions, found by importing them and called through ctypes.
+
+Each is built by setup.py where a compiler is present; where it is not (or the user switched
+it off), callers keep their numpy code. A module has no Python functions: importing it finds
+its file, and ctypes calls into that same loaded library, releasing the GIL while it runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def load_extension(name: str, disable_env: str, what: str) -> ctypes.CDLL | None:
+    """The library of ``stenogram.core.<name>``, or None where it is not built, cannot load,
+    or ``disable_env`` is "0" (to compare against numpy). ``what`` names it in the log."""
+    if os.environ.get(disable_env) == "0":
+        return None
+    module = f"stenogram.core.{name}"
+    try:
+        path = importlib.import_module(module).__file__
+        return ctypes.CDLL(path)  # the module's own file, already loaded: the same handle
+    except ImportError:
+        log.info("%s: %s is not built; numpy runs instead", what, module)
+    except OSError as error:
+        log.warning("%s: cannot load %s: %s", what, module, error)
+    return None

@@ -1,0 +1,146 @@
+"""The CPU decoder's attention and token choice in C (``step_kernels.c``), where it runs.
+
+A decoder step of 15-30 beam rows spent most of its time outside the weight products: numpy
+runs the attention as one small BLAS call per (row, head) pair and a softmax whose ``exp``
+runs at scalar speed, and the beams' log-softmax over 51,864 tokens a row is an ``exp`` too.
+Each is one pass here, vectorised (AVX-512), its (audio, head) pairs split over the cores.
+Where the extension is not built or the CPU lacks AVX-512 (``available()`` says), the
+decoder keeps its numpy code; both are tested against each other.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+import numpy as np
+
+from stenogram.core.c_extensions import load_extension
+from stenogram.core.cpu_threads import split_rows
+
+DISABLE_ENV = "STENOGRAM_STEP_KERNELS"  # "0" keeps numpy (to compare)
+HEAD_DIM = 64  # the kernels take attention heads of this width: every Whisper model's
+SPLIT_ROWS = 8  # rows of logits from which their top tokens are found on every core
+_P = ctypes.c_void_p
+_N = ctypes.c_ssize_t
+
+_lock = threading.Lock()
+_loaded: tuple[ctypes.CDLL, int] | None | bool = False  # False: not looked for yet
+
+
+def available() -> bool:
+    """Whether the kernels run here (built, and the CPU has AVX-512)."""
+    return _kernels() is not None
+
+
+def key_tile() -> int:
+    """Frames per tile of the keys' layout (``tiled_keys``)."""
+    kernels = _kernels()
+    if kernels is None:
+        raise RuntimeError("the step kernels are not available here (see step_kernels.available)")
+    return kernels[1]
+
+
+def tiled_keys(keys: np.ndarray) -> np.ndarray:
+    """Keys (audio, frames, heads, d) in the kernel's layout (audio, heads, tiles, d, tile): each
+    tile's frames side by side, so a tile is read once as one stream (zero-padded frames)."""
+    n_audio, n_frames, heads, d = keys.shape
+    tile = key_tile()
+    n_tiles = -(-n_frames // tile)
+    padded = np.zeros((n_audio, heads, n_tiles * tile, d), dtype=np.float32)
+    padded[:, :, :n_frames] = keys.transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(padded.reshape(n_audio, heads, n_tiles, tile, d).transpose(0, 1, 2, 4, 3))
+
+
+def cross_attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray, audio: np.ndarray,
+                 raw_scores: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Attention of ``q`` (audio, rows of it, heads, d; scaled) over each audio's frames.
+
+    ``keys`` as ``tiled_keys`` lays them out and ``values`` (audio, heads, frames, d) may hold
+    more audios than ``q``: ``audio`` says which one each of q's reads. Returns the output
+    (audio, rows, heads, d) and, when asked, the scores before their softmax
+    (audio, heads, rows, frames).
+    """
+    lib = _library()
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    n_audio, group, heads, d = q.shape
+    n_frames = values.shape[2]
+    audio = np.ascontiguousarray(audio, dtype=np.int64)
+    out = np.empty_like(q)
+    raw = np.empty((n_audio, heads, group, n_frames), dtype=np.float32) if raw_scores else None
+    raw_pointer = raw.ctypes.data if raw is not None else None
+
+    def work(start: int, stop: int) -> None:
+        _check(lib.cross_attend(q.ctypes.data, group, heads, d, keys.ctypes.data, values.ctypes.data,
+                                audio.ctypes.data, n_frames, start, stop, out.ctypes.data, raw_pointer))
+
+    split_rows(n_audio * heads, work, row_size=group * n_frames * d)
+    return out, raw
+
+
+def self_attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
+    """Attention of one new token per row, ``q`` (rows, heads, d; scaled), over the first
+    ``length`` positions of its row's caches (rows, heads, capacity, d)."""
+    lib = _library()
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    rows, heads, d = q.shape
+    if not (keys.flags.c_contiguous and values.flags.c_contiguous):
+        raise ValueError("the self-attention caches must be contiguous")
+    out = np.empty_like(q)
+    # a step's pairs are a fraction of a millisecond of work: a hand-off would cost as much
+    _check(lib.self_attend(q.ctypes.data, d, keys.ctypes.data, values.ctypes.data,
+                           keys.shape[2], length, 0, rows * heads, out.ctypes.data))
+    return out
+
+
+def logits_top(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's ``k`` largest logits (descending; equal ones by token id, lower first), their
+    token ids, and the log of the row's softmax normaliser (log sum exp): ids (rows, k) int64,
+    logits (rows, k), log totals (rows,). A logprob is a logit less its row's log total."""
+    lib = _library()
+    logits = np.ascontiguousarray(logits, dtype=np.float32)
+    rows, n = logits.shape
+    ids = np.empty((rows, k), dtype=np.int64)
+    top = np.empty((rows, k), dtype=np.float32)
+    log_totals = np.empty(rows, dtype=np.float32)
+
+    def work(start: int, stop: int) -> None:
+        _check(lib.logits_top(logits.ctypes.data, n, k, start, stop, ids.ctypes.data, top.ctypes.data,
+                              log_totals.ctypes.data))
+
+    # a few rows take less than handing some to another thread costs
+    split_rows(rows, work, parts=None if rows >= SPLIT_ROWS else 1, row_size=n)
+    return ids, top, log_totals
+
+
+def _check(status: int) -> None:
+    if status != 0:
+        raise ValueError("the step kernels refused these shapes (see step_kernels.c)")
+
+
+def _library() -> ctypes.CDLL:
+    kernels = _kernels()
+    if kernels is None:
+        raise RuntimeError("the step kernels are not available here (see step_kernels.available)")
+    return kernels[0]
+
+
+def _kernels() -> tuple[ctypes.CDLL, int] | None:
+    """(the library, its key tile), or None where the kernels cannot run."""
+    global _loaded
+    with _lock:
+        if _loaded is False:
+            _loaded = _load()
+        return _loaded  # type: ignore[return-value]
+
+
+def _load() -> tuple[ctypes.CDLL, int] | None:
+    lib = load_extension("_step_kernels", DISABLE_ENV, "step kernels")
+    if lib is None or lib.step_kernels_isa() < 2:
+        return None
+    lib.cross_attend.argtypes = [_P, _N, _N, _N, _P, _P, _P, _N, _N, _N, _P, _P]
+    lib.self_attend.argtypes = [_P, _N, _P, _P, _N, _N, _N, _N, _P]
+    lib.logits_top.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P, _P, _P]
+    for function in (lib.cross_attend, lib.self_attend, lib.logits_top):
+        function.restype = ctypes.c_int
+    return lib, lib.step_kernels_key_tile()

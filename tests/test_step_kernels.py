@@ -1,0 +1,98 @@
+"""The decoder's C attention and token choice (step_kernels.c) give numpy's answers: attention
+over an audio's frames for any rows per audio (beams, a prompt) read in place by an index,
+attention over a row's earlier tokens, and the top tokens with their log-probabilities."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import pytest
+
+from stenogram.core import step_kernels
+
+needs_kernels = pytest.mark.skipif(not step_kernels.available(), reason="the step kernels do not run here")
+HEADS, D = 6, step_kernels.HEAD_DIM
+
+
+def test_the_kernels_are_built_and_run_here():
+    if platform.machine() != "x86_64" or "avx512f" not in open("/proc/cpuinfo").read():
+        pytest.skip("the kernels need AVX-512; elsewhere numpy runs")
+    assert step_kernels.available(), "app/stenogram/core/step_kernels.c is not built: pip install -e ."
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores.astype(np.float64)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+@needs_kernels
+@pytest.mark.parametrize("rows", [1, 5, 9, 14])
+@pytest.mark.parametrize("n_frames", [1500, 37])  # a last tile of keys left partial either way
+def test_cross_attention_matches_numpy(rows: int, n_frames: int):
+    rng = np.random.default_rng(rows)
+    keys = rng.standard_normal((3, n_frames, HEADS, D), dtype=np.float32)
+    values = rng.standard_normal((3, HEADS, n_frames, D), dtype=np.float32)
+    audio = np.array([2, 0])  # the queries of two audios, reading the third and the first
+    q = rng.standard_normal((2, rows, HEADS, D), dtype=np.float32) * 0.3
+
+    out, raw = step_kernels.cross_attend(q, step_kernels.tiled_keys(keys), values, audio, raw_scores=True)
+
+    scores = q.transpose(0, 2, 1, 3) @ keys[audio].transpose(0, 2, 3, 1)  # (audio, head, row, frame)
+    expected = (_softmax(scores) @ values[audio]).transpose(0, 2, 1, 3)
+    np.testing.assert_allclose(raw, scores, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=2e-6)
+    assert step_kernels.cross_attend(q, step_kernels.tiled_keys(keys), values, audio)[1] is None
+
+
+@needs_kernels
+@pytest.mark.parametrize("length", [1, 17, 448])
+def test_self_attention_matches_numpy(length: int):
+    rng = np.random.default_rng(length)
+    keys = rng.standard_normal((4, HEADS, 448, D), dtype=np.float32)
+    values = rng.standard_normal((4, HEADS, 448, D), dtype=np.float32)
+    q = rng.standard_normal((4, HEADS, D), dtype=np.float32) * 0.3
+
+    out = step_kernels.self_attend(q, keys, values, length)
+
+    scores = (q[:, :, None] @ keys[:, :, :length].swapaxes(-1, -2))[:, :, 0]
+    expected = (_softmax(scores)[:, :, None] @ values[:, :, :length])[:, :, 0]
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=2e-6)
+
+
+@needs_kernels
+@pytest.mark.parametrize("rows", [1, 3, 15])
+def test_top_tokens_and_log_probabilities_match_numpy(rows: int):
+    rng = np.random.default_rng(rows)
+    logits = rng.standard_normal((rows, 51864), dtype=np.float32) * 4
+    logits[:, 100:5000] = -np.inf  # suppressed tokens, as the logit filters leave them
+    logits[0, 7] = logits[0, 9000] = logits[0].max() + 1  # equal best: the lower id first
+
+    ids, top, log_totals = step_kernels.logits_top(logits, 6)
+
+    expected_ids = np.argsort(-logits, axis=-1, kind="stable")[:, :6]
+    assert ids.tolist() == expected_ids.tolist() and ids[0, :2].tolist() == [7, 9000]
+    np.testing.assert_array_equal(top, np.take_along_axis(logits, expected_ids, axis=-1))
+    finite = np.where(np.isfinite(logits), logits, -np.inf).astype(np.float64)
+    expected_totals = np.log(np.exp(finite - finite.max(-1, keepdims=True)).sum(-1)) + finite.max(-1)
+    np.testing.assert_allclose(log_totals, expected_totals, rtol=0, atol=2e-6 * np.abs(expected_totals).max())
+
+
+@needs_kernels
+def test_shapes_the_kernels_do_not_take_are_refused():
+    q = np.zeros((1, 1, 2, 32), dtype=np.float32)  # heads of 32: not Whisper's width
+    with pytest.raises(ValueError, match="refused"):
+        step_kernels.cross_attend(q, np.zeros((1, 2, 1, 32, 32), np.float32), np.zeros((1, 2, 10, 32), np.float32),
+                                  np.zeros(1))
+    with pytest.raises(ValueError, match="refused"):  # more tokens than the cache holds
+        step_kernels.self_attend(np.zeros((1, 1, D), np.float32), np.zeros((1, 1, 8, D), np.float32),
+                                 np.zeros((1, 1, 8, D), np.float32), 9)
+
+
+def test_switched_off_they_are_not_offered(monkeypatch):
+    monkeypatch.setattr(step_kernels, "_loaded", False)
+    monkeypatch.setenv(step_kernels.DISABLE_ENV, "0")
+    assert not step_kernels.available()
+    with pytest.raises(RuntimeError, match="not available"):
+        step_kernels.logits_top(np.zeros((1, 10), dtype=np.float32), 2)
