@@ -149,7 +149,7 @@ def stages(model_dir: Path, clip: Path, vad: bool) -> tuple[list[str], object]:
 
 
 # (audios, rows of each): one audio's beams, then a batch of windows decoded greedily
-STEP_SHAPES = ((1, 1), (1, 5), (3, 1), (3, 5))
+STEP_SHAPES = ((1, 1), (1, 5), (3, 1), (3, 5), (6, 1), (6, 5))
 
 
 def token_step_breakdown(model_dir: Path, shapes: tuple[tuple[int, int], ...] = STEP_SHAPES) -> list[str]:
