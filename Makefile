@@ -33,7 +33,7 @@ system-packages:
 
 # mlx-whisper is installed without its dependencies: its metadata asks for torch, which it
 # only uses to convert weights; pyproject.toml lists what it really needs at run time.
-$(STAMP): pyproject.toml setup.py app/stenogram/core/half_matmul.c app/stenogram/core/step_kernels.c
+$(STAMP): pyproject.toml setup.py app/stenogram/core/half_matmul.c app/stenogram/core/vector_kernels.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,bundled-models]'

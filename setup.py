@@ -1,7 +1,7 @@
 """The compiled parts: the CPU decoder's fp16 product (app/stenogram/core/half_matmul.c) and
-its attention and token choice (app/stenogram/core/step_kernels.c).
+the CPU backend's vectorised attention, token choice, exp and GELU (core/vector_kernels.c).
 
-Optional: where they cannot be built the engine keeps numpy (half_matrix.py, step_kernels.py).
+Optional: where they cannot be built the engine keeps numpy (half_matrix.py, vector_kernels.py).
 Their modules have no functions: the Python side imports one to find it, then calls it with ctypes.
 """
 
@@ -17,4 +17,4 @@ def _kernel(name: str) -> Extension:
     )
 
 
-setup(ext_modules=[_kernel("half_matmul"), _kernel("step_kernels")])
+setup(ext_modules=[_kernel("half_matmul"), _kernel("vector_kernels")])

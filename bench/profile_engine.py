@@ -157,7 +157,7 @@ def token_step_breakdown(model_dir: Path, shapes: tuple[tuple[int, int], ...] = 
     in the flow of consecutive steps (each part alone would find its data in cache)."""
     import numpy as np
 
-    from stenogram.core import cpu_decoder, half_matrix, step_kernels
+    from stenogram.core import cpu_decoder, half_matrix, vector_kernels
     from stenogram.core.whisper_runtime import WhisperRuntime
 
     runtime = WhisperRuntime(model_dir)
@@ -174,8 +174,8 @@ def token_step_breakdown(model_dir: Path, shapes: tuple[tuple[int, int], ...] = 
     if decoder.half:  # every weight product, wherever it is called from
         sw.wrap(half_matrix.HalfMatrix, "__rmatmul__", "  (of which weight products)")
     if decoder.kernels:
-        sw.wrap(step_kernels, "cross_attend", "  (of which cross-attention kernel)")
-        sw.wrap(step_kernels, "self_attend", "  (of which self-attention kernel)")
+        sw.wrap(vector_kernels, "cross_attend", "  (of which cross-attention kernel)")
+        sw.wrap(vector_kernels, "self_attend", "  (of which self-attention kernel)")
     rng = np.random.default_rng(0)
     sot = runtime.tokenizer("en", "transcribe").sot_sequence
     lines = []

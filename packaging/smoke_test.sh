@@ -78,7 +78,7 @@ if [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ]; then
         || fail "the bundle's CPU decoder does not run its fp16 kernel (_half_matmul not bundled?)."
     if grep -q avx512f /proc/cpuinfo; then
         grep -q "C attention" "$tmp/self-test.out" \
-            || fail "the bundle's CPU decoder does not run its attention kernels (_step_kernels not bundled?)."
+            || fail "the bundle's CPU decoder does not run its attention kernels (_vector_kernels not bundled?)."
     fi
 fi
 echo "   passed in $((SECONDS - started)) s"

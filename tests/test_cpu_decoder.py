@@ -36,14 +36,14 @@ def _close(actual: np.ndarray, expected: np.ndarray) -> None:
 
 def _use_kernels(monkeypatch, half: bool, attention: bool) -> None:
     """The decoder's products by the fp16 kernel or numpy, its attention by C or numpy."""
-    from stenogram.core import half_matrix, step_kernels
+    from stenogram.core import half_matrix, vector_kernels
 
     if half and not half_matrix.available():
         pytest.skip("the fp16 kernel does not run here")
-    if attention and not step_kernels.available():
-        pytest.skip("the step kernels do not run here")
+    if attention and not vector_kernels.available():
+        pytest.skip("the vector kernels do not run here")
     monkeypatch.setattr(half_matrix, "available", lambda: half)
-    monkeypatch.setattr(step_kernels, "available", lambda: attention)
+    monkeypatch.setattr(vector_kernels, "available", lambda: attention)
 
 
 KERNELS = pytest.mark.parametrize(

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from stenogram.core import vector_kernels
 from stenogram.core.cpu_encoder import NumpyEncoder, _gelu, _layer_norm
 from stenogram.core.log_mel import compute_log_mel
 from stenogram.core.media import load_audio
 
 
-def test_numpy_encoder_matches_mlx_on_real_speech(tiny_en, shared_audio):
+@pytest.fixture(params=[True, False], ids=["C exp and GELU", "numpy"])
+def vector(request, monkeypatch):
+    """The encoder's exp and GELU by vector_kernels (where they run) or by numpy."""
+    if request.param and not vector_kernels.available():
+        pytest.skip("the vector kernels do not run here")
+    monkeypatch.setattr(vector_kernels, "available", lambda: request.param)
+    return request.param
+
+
+def test_numpy_encoder_matches_mlx_on_real_speech(tiny_en, shared_audio, vector):
     import mlx.core as mx
 
     from stenogram.core.model_loading import load_whisper
@@ -66,7 +77,7 @@ def test_rows_split_over_threads_give_the_single_thread_features(tiny_en, shared
         assert not np.array_equal(split, one)  # the split path ran (its sums round differently)
 
 
-def test_gelu_is_the_exact_erf_gelu_to_float32_precision():
+def test_gelu_is_the_exact_erf_gelu_to_float32_precision(vector):
     import math
 
     x = np.concatenate([np.linspace(-12, 12, 200_001), [0, 1e-30, -1e-30, 40, -40]]).astype(np.float32)

@@ -198,11 +198,11 @@ def _mlx_description() -> str:
 
 def _decoder_weights() -> str:
     """Which products the CPU decoder runs (our fp16 kernel and its instructions, or numpy's),
-    and whether its attention runs in C (``step_kernels``, AVX-512) or numpy."""
-    from stenogram.core import half_matrix, step_kernels
+    and whether its attention runs in C (``vector_kernels``, AVX-512) or numpy."""
+    from stenogram.core import half_matrix, vector_kernels
 
     isa = half_matrix.best_isa()
-    attention = "C attention" if step_kernels.available() else "numpy attention"
+    attention = "C attention" if vector_kernels.available() else "numpy attention"
     if isa:
         return f"fp16 weights, {'AVX-512' if isa == 2 else 'AVX2'} kernel, {attention}"
     return f"fp32 weights, numpy (the fp16 kernel is not built here, or the CPU lacks AVX2), {attention}"

@@ -21,7 +21,7 @@ ensure_mlx()
 import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
 from mlx_whisper.decoding import DecodingResult, compression_ratio  # noqa: E402
 
-from stenogram.core import step_kernels  # noqa: E402
+from stenogram.core import vector_kernels  # noqa: E402
 from stenogram.core.decoder_session import decoder_session  # noqa: E402
 from stenogram.core.features_task import FeaturesTask  # noqa: E402
 from stenogram.core.logit_filters import numpy_logit_filters  # noqa: E402
@@ -133,9 +133,9 @@ class BatchDecodingTask(FeaturesTask):
 
 def _most_likely_and_log_totals(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's most likely token (the lowest id among equals) and the log of its softmax
-    normaliser (log sum exp), in one pass of C where the step kernels run."""
-    if step_kernels.available():
-        ids, _, log_totals = step_kernels.logits_top(logits, 1)
+    normaliser (log sum exp), in one pass of C where the vector kernels run."""
+    if vector_kernels.available():
+        ids, _, log_totals = vector_kernels.logits_top(logits, 1)
         return ids[:, 0], log_totals
     best = logits.max(axis=-1, keepdims=True)
     return logits.argmax(axis=-1), best[:, 0] + np.log(np.exp(logits - best).sum(axis=-1))

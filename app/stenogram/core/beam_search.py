@@ -25,7 +25,7 @@ from mlx_whisper.decoding import (  # noqa: E402
     compression_ratio,
 )
 
-from stenogram.core import step_kernels  # noqa: E402
+from stenogram.core import vector_kernels  # noqa: E402
 from stenogram.core.features_task import FeaturesTask  # noqa: E402
 from stenogram.core.logit_filters import numpy_logit_filters  # noqa: E402
 
@@ -132,8 +132,8 @@ def _top_candidates(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
     (and closer to float64's), and k passes of argmax find the top k faster than a partition
     over the 51,864 tokens. Equal logits go to the lower token id.
     """
-    if step_kernels.available():  # one pass in C, its exp vectorised: 1.1 -> 0.3 ms for 15 rows
-        ids, top, log_totals = step_kernels.logits_top(logits, k)
+    if vector_kernels.available():  # one pass in C, its exp vectorised: 1.1 -> 0.3 ms for 15 rows
+        ids, top, log_totals = vector_kernels.logits_top(logits, k)
         return ids, top - log_totals[:, None]
     values = np.array(logits, dtype=np.float32)  # a copy of our own, changed below
     peak = values.max(axis=-1, keepdims=True)

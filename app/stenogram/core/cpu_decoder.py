@@ -8,7 +8,7 @@ values are laid out once per audio (shared by that audio's beams), and the vocab
 projection reads a (n_state, n_vocab) copy of the tied embedding. Where ``half_matrix``'s
 kernel runs, every weight of a step is read in fp16 by it (the projection of 1-3 rows of
 tiny.en 1.2 ms instead of numpy's 2.2-5.7; tiny.en's beam 5 over en_long 4.6 s -> 3.3 s);
-elsewhere numpy's fp32 BLAS does the products. Where ``step_kernels`` runs (AVX-512), the
+elsewhere numpy's fp32 BLAS does the products. Where ``vector_kernels`` runs (AVX-512), the
 attention is C too, reading each audio's keys and values in place through an index (a
 15-row beam step of tiny.en 19.8 -> 12.5 ms). On a Mac the GPU runs MLX's own decoder.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from stenogram.core import half_matrix, step_kernels
+from stenogram.core import half_matrix, vector_kernels
 from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np, _softmax_inplace
 from stenogram.core.cpu_threads import single_threaded_blas
 from stenogram.core.half_matrix import HalfMatrix
@@ -40,7 +40,7 @@ class _Block:
         attn, cross = block.attn, block.cross_attn
         self.n_head = attn.n_head
         n_state = attn.query.weight.shape[0]
-        self.kernels = kernels  # attention by step_kernels (the keys of the audio in its layout)
+        self.kernels = kernels  # attention by vector_kernels (the keys of the audio in its layout)
         # Whisper scales queries and keys by d^-1/4 each; queries alone by d^-1/2 here
         self.scale = np.float32((n_state // self.n_head) ** -0.5)
 
@@ -77,7 +77,7 @@ class _Block:
         return q
 
     def cross_keys_values(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keys (audio, head, d, frames), or in ``step_kernels.tiled_keys``'s layout, and values
+        """Keys (audio, head, d, frames), or in ``vector_kernels.tiled_keys``'s layout, and values
         (audio, head, frames, d) of the audio."""
         n_audio, n_frames, n_state = features.shape
         d = n_state // self.n_head
@@ -85,7 +85,7 @@ class _Block:
         values = (features @ self.cross_v[0] + self.cross_v[1]).reshape(n_audio, n_frames, self.n_head, d)
         values = np.ascontiguousarray(values.transpose(0, 2, 1, 3))
         if self.kernels:
-            return step_kernels.tiled_keys(keys), values
+            return vector_kernels.tiled_keys(keys), values
         return np.ascontiguousarray(keys.transpose(0, 2, 3, 1)), values
 
 
@@ -100,7 +100,7 @@ class NumpyDecoder:
         self.half = half_matrix.available()
         # the attention and its softmax in C too, where those kernels run (heads of their width)
         head_dims = {b.attn.query.weight.shape[0] // b.attn.n_head for b in decoder.blocks}
-        self.kernels = step_kernels.available() and head_dims == {step_kernels.HEAD_DIM}
+        self.kernels = vector_kernels.available() and head_dims == {vector_kernels.HEAD_DIM}
         self.blocks = [_Block(b, self.half, self.kernels) for b in decoder.blocks]
         self.ln = _norm(decoder.ln)
         self.n_ctx = len(self.positions)
@@ -215,7 +215,7 @@ class DecoderSession:
         values[:, :, start:end] = qkv[2]
         queries = qkv[0] * block.scale
         if block.kernels and n_new == 1:
-            out = step_kernels.self_attend(queries.reshape(n_rows, heads, d), keys, values, end)
+            out = vector_kernels.self_attend(queries.reshape(n_rows, heads, d), keys, values, end)
             return out.reshape(n_rows, 1, n_state) @ block.out[0] + block.out[1]
         scores = queries @ keys[:, :, :end].swapaxes(-1, -2)  # (rows, heads, new, end)
         if n_new > 1:  # a later token of the prompt sees no token after it
@@ -231,7 +231,7 @@ class DecoderSession:
         n_audio = len(self._audios)
         q = block.queries(x, block.cross_q).reshape(n_audio, self.group * n_new, heads, d)
         if block.kernels:
-            out, raw = step_kernels.cross_attend(q, keys, values, self._audios, self.cross_scores is not None)
+            out, raw = vector_kernels.cross_attend(q, keys, values, self._audios, self.cross_scores is not None)
             if raw is not None:
                 self.cross_scores.append(raw)
             return out.reshape(n_rows, n_new, n_state) @ block.cross_out[0] + block.cross_out[1]

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from stenogram.core import vector_kernels
 from stenogram.core.cpu_threads import single_threaded_blas, split_rows, thread_count
 
 LAYER_NORM_EPS = 1e-5  # mlx.nn.LayerNorm's default, as Whisper's
@@ -100,10 +101,13 @@ class _Block:
         for h in range(self.n_head):
             cols = slice(h * d, (h + 1) * d)
             np.matmul(q[:, cols], k[:, cols].T, out=scores)
-            if not safe[h]:
-                scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            np.sum(scores, axis=-1, out=sums[:, 0])
+            if vector_kernels.available():  # one vectorised pass: numpy's exp is scalar-speed
+                vector_kernels.exp_rows(scores, not safe[h], sums[:, 0])
+            else:
+                if not safe[h]:
+                    scores -= scores.max(axis=-1, keepdims=True)
+                np.exp(scores, out=scores)
+                np.sum(scores, axis=-1, out=sums[:, 0])
             # normalising the 64 columns of the result is cheaper than the 1500 of the weights
             np.matmul(scores, v[:, cols], out=heads[:, cols])
             heads[:, cols] /= sums
@@ -235,6 +239,9 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     """
     if not (x.flags.c_contiguous and x.dtype == np.float32):
         x[...] = _gelu(np.ascontiguousarray(x, dtype=np.float32))
+        return x
+    if vector_kernels.available():  # the same function in C, vectorised
+        vector_kernels.gelu(x)
         return x
     flat = x.reshape(-1)
     row_size = x.shape[-1] if x.ndim > 1 else 1

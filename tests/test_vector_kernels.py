@@ -1,4 +1,4 @@
-"""The decoder's C attention and token choice (step_kernels.c) give numpy's answers: attention
+"""The decoder's C attention and token choice (vector_kernels.c) give numpy's answers: attention
 over an audio's frames for any rows per audio (beams, a prompt) read in place by an index,
 attention over a row's earlier tokens, and the top tokens with their log-probabilities."""
 
@@ -9,16 +9,16 @@ import platform
 import numpy as np
 import pytest
 
-from stenogram.core import step_kernels
+from stenogram.core import vector_kernels
 
-needs_kernels = pytest.mark.skipif(not step_kernels.available(), reason="the step kernels do not run here")
-HEADS, D = 6, step_kernels.HEAD_DIM
+needs_kernels = pytest.mark.skipif(not vector_kernels.available(), reason="the vector kernels do not run here")
+HEADS, D = 6, vector_kernels.HEAD_DIM
 
 
 def test_the_kernels_are_built_and_run_here():
     if platform.machine() != "x86_64" or "avx512f" not in open("/proc/cpuinfo").read():
         pytest.skip("the kernels need AVX-512; elsewhere numpy runs")
-    assert step_kernels.available(), "app/stenogram/core/step_kernels.c is not built: pip install -e ."
+    assert vector_kernels.available(), "app/stenogram/core/vector_kernels.c is not built: pip install -e ."
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -37,13 +37,13 @@ def test_cross_attention_matches_numpy(rows: int, n_frames: int):
     audio = np.array([2, 0])  # the queries of two audios, reading the third and the first
     q = rng.standard_normal((2, rows, HEADS, D), dtype=np.float32) * 0.3
 
-    out, raw = step_kernels.cross_attend(q, step_kernels.tiled_keys(keys), values, audio, raw_scores=True)
+    out, raw = vector_kernels.cross_attend(q, vector_kernels.tiled_keys(keys), values, audio, raw_scores=True)
 
     scores = q.transpose(0, 2, 1, 3) @ keys[audio].transpose(0, 2, 3, 1)  # (audio, head, row, frame)
     expected = (_softmax(scores) @ values[audio]).transpose(0, 2, 1, 3)
     np.testing.assert_allclose(raw, scores, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=2e-6)
-    assert step_kernels.cross_attend(q, step_kernels.tiled_keys(keys), values, audio)[1] is None
+    assert vector_kernels.cross_attend(q, vector_kernels.tiled_keys(keys), values, audio)[1] is None
 
 
 @needs_kernels
@@ -54,7 +54,7 @@ def test_self_attention_matches_numpy(length: int):
     values = rng.standard_normal((4, HEADS, 448, D), dtype=np.float32)
     q = rng.standard_normal((4, HEADS, D), dtype=np.float32) * 0.3
 
-    out = step_kernels.self_attend(q, keys, values, length)
+    out = vector_kernels.self_attend(q, keys, values, length)
 
     scores = (q[:, :, None] @ keys[:, :, :length].swapaxes(-1, -2))[:, :, 0]
     expected = (_softmax(scores)[:, :, None] @ values[:, :, :length])[:, :, 0]
@@ -69,7 +69,7 @@ def test_top_tokens_and_log_probabilities_match_numpy(rows: int):
     logits[:, 100:5000] = -np.inf  # suppressed tokens, as the logit filters leave them
     logits[0, 7] = logits[0, 9000] = logits[0].max() + 1  # equal best: the lower id first
 
-    ids, top, log_totals = step_kernels.logits_top(logits, 6)
+    ids, top, log_totals = vector_kernels.logits_top(logits, 6)
 
     expected_ids = np.argsort(-logits, axis=-1, kind="stable")[:, :6]
     assert ids.tolist() == expected_ids.tolist() and ids[0, :2].tolist() == [7, 9000]
@@ -83,16 +83,29 @@ def test_top_tokens_and_log_probabilities_match_numpy(rows: int):
 def test_shapes_the_kernels_do_not_take_are_refused():
     q = np.zeros((1, 1, 2, 32), dtype=np.float32)  # heads of 32: not Whisper's width
     with pytest.raises(ValueError, match="refused"):
-        step_kernels.cross_attend(q, np.zeros((1, 2, 1, 32, 32), np.float32), np.zeros((1, 2, 10, 32), np.float32),
+        vector_kernels.cross_attend(q, np.zeros((1, 2, 1, 32, 32), np.float32), np.zeros((1, 2, 10, 32), np.float32),
                                   np.zeros(1))
     with pytest.raises(ValueError, match="refused"):  # more tokens than the cache holds
-        step_kernels.self_attend(np.zeros((1, 1, D), np.float32), np.zeros((1, 1, 8, D), np.float32),
+        vector_kernels.self_attend(np.zeros((1, 1, D), np.float32), np.zeros((1, 1, 8, D), np.float32),
                                  np.zeros((1, 1, 8, D), np.float32), 9)
 
 
 def test_switched_off_they_are_not_offered(monkeypatch):
-    monkeypatch.setattr(step_kernels, "_loaded", False)
-    monkeypatch.setenv(step_kernels.DISABLE_ENV, "0")
-    assert not step_kernels.available()
+    monkeypatch.setattr(vector_kernels, "_loaded", False)
+    monkeypatch.setenv(vector_kernels.DISABLE_ENV, "0")
+    assert not vector_kernels.available()
     with pytest.raises(RuntimeError, match="not available"):
-        step_kernels.logits_top(np.zeros((1, 10), dtype=np.float32), 2)
+        vector_kernels.logits_top(np.zeros((1, 10), dtype=np.float32), 2)
+
+
+@needs_kernels
+@pytest.mark.parametrize("shifted", [True, False])
+def test_exp_of_rows_and_their_sums_match_numpy(shifted: bool):
+    scores = np.random.default_rng(3).standard_normal((7, 1500), dtype=np.float32) * 8
+    scores[0, :5] = -200  # far below the rest: e^-200 is 0 in float32, and stays ~0 here
+    x, sums = scores.copy(), np.empty(7, dtype=np.float32)
+    vector_kernels.exp_rows(x, shifted, sums)
+    shift = scores.max(axis=-1, keepdims=True) if shifted else 0
+    expected = np.exp((scores - shift).astype(np.float64))  # the argument as float32 has it
+    np.testing.assert_allclose(x, expected, rtol=4e-7, atol=1e-44)
+    np.testing.assert_allclose(sums, expected.sum(axis=-1), rtol=1e-6)

@@ -1,11 +1,12 @@
-"""The CPU decoder's attention and token choice in C (``step_kernels.c``), where it runs.
+"""The CPU backend's attention, token choice, exp and GELU in C (``vector_kernels.c``).
 
 A decoder step of 15-30 beam rows spent most of its time outside the weight products: numpy
 runs the attention as one small BLAS call per (row, head) pair and a softmax whose ``exp``
-runs at scalar speed, and the beams' log-softmax over 51,864 tokens a row is an ``exp`` too.
-Each is one pass here, vectorised (AVX-512), its (audio, head) pairs split over the cores.
-Where the extension is not built or the CPU lacks AVX-512 (``available()`` says), the
-decoder keeps its numpy code; both are tested against each other.
+runs at about 0.7 ns an element here, and the beams' log-softmax over 51,864 tokens a row is
+an ``exp`` too; the encoder's softmax and GELU are exp-bound the same way. Each is one pass
+here, vectorised (AVX-512), split over the cores where it is big enough. Where the extension
+is not built or the CPU lacks AVX-512 (``available()`` says), callers keep their numpy code;
+both are tested against each other.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 from stenogram.core.c_extensions import load_extension
 from stenogram.core.cpu_threads import split_rows
 
-DISABLE_ENV = "STENOGRAM_STEP_KERNELS"  # "0" keeps numpy (to compare)
+DISABLE_ENV = "STENOGRAM_VECTOR_KERNELS"  # "0" keeps numpy (to compare)
 HEAD_DIM = 64  # the kernels take attention heads of this width: every Whisper model's
 SPLIT_ROWS = 8  # rows of logits from which their top tokens are found on every core
+GELU_ROW = 4096  # elements per unit of GELU work handed to a thread
 _P = ctypes.c_void_p
 _N = ctypes.c_ssize_t
 
@@ -37,7 +39,7 @@ def key_tile() -> int:
     """Frames per tile of the keys' layout (``tiled_keys``)."""
     kernels = _kernels()
     if kernels is None:
-        raise RuntimeError("the step kernels are not available here (see step_kernels.available)")
+        raise RuntimeError("the vector kernels are not available here (see vector_kernels.available)")
     return kernels[1]
 
 
@@ -113,15 +115,38 @@ def logits_top(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.n
     return ids, top, log_totals
 
 
+def exp_rows(x: np.ndarray, shifted: bool, sums: np.ndarray) -> None:
+    """x (rows, n) = e^(x - the row's largest value), or e^x when not ``shifted`` (no value can
+    overflow), in place, on this thread; ``sums`` (rows,) gets each row's sum."""
+    lib = _library()
+    if not (x.flags.c_contiguous and x.dtype == np.float32 and sums.dtype == np.float32 and sums.flags.c_contiguous):
+        raise ValueError("exp_rows needs contiguous float32 arrays")
+    _check(lib.exp_rows(x.ctypes.data, x.shape[-1], int(shifted), 0, len(x), sums.ctypes.data))
+
+
+def gelu(x: np.ndarray) -> None:
+    """x = GELU(x) in place (contiguous float32), the same function as ``cpu_encoder._gelu``'s
+    numpy code, split over the cores when large."""
+    lib = _library()
+    if not (x.flags.c_contiguous and x.dtype == np.float32):
+        raise ValueError("gelu needs a contiguous float32 array")
+    flat = x.reshape(-1)
+
+    def work(start: int, stop: int) -> None:
+        _check(lib.gelu(flat.ctypes.data, start * GELU_ROW, min(stop * GELU_ROW, flat.size)))
+
+    split_rows(-(-flat.size // GELU_ROW), work, row_size=GELU_ROW)
+
+
 def _check(status: int) -> None:
     if status != 0:
-        raise ValueError("the step kernels refused these shapes (see step_kernels.c)")
+        raise ValueError("the vector kernels refused these shapes (see vector_kernels.c)")
 
 
 def _library() -> ctypes.CDLL:
     kernels = _kernels()
     if kernels is None:
-        raise RuntimeError("the step kernels are not available here (see step_kernels.available)")
+        raise RuntimeError("the vector kernels are not available here (see vector_kernels.available)")
     return kernels[0]
 
 
@@ -135,12 +160,14 @@ def _kernels() -> tuple[ctypes.CDLL, int] | None:
 
 
 def _load() -> tuple[ctypes.CDLL, int] | None:
-    lib = load_extension("_step_kernels", DISABLE_ENV, "step kernels")
-    if lib is None or lib.step_kernels_isa() < 2:
+    lib = load_extension("_vector_kernels", DISABLE_ENV, "vector kernels")
+    if lib is None or lib.vector_kernels_isa() < 2:
         return None
     lib.cross_attend.argtypes = [_P, _N, _N, _N, _P, _P, _P, _N, _N, _N, _P, _P]
     lib.self_attend.argtypes = [_P, _N, _P, _P, _N, _N, _N, _N, _P]
     lib.logits_top.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P, _P, _P]
-    for function in (lib.cross_attend, lib.self_attend, lib.logits_top):
+    lib.exp_rows.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P]
+    lib.gelu.argtypes = [_P, _N, _N]
+    for function in (lib.cross_attend, lib.self_attend, lib.logits_top, lib.exp_rows, lib.gelu):
         function.restype = ctypes.c_int
-    return lib, lib.step_kernels_key_tile()
+    return lib, lib.vector_kernels_key_tile()
