@@ -109,3 +109,17 @@ def test_exp_of_rows_and_their_sums_match_numpy(shifted: bool):
     expected = np.exp((scores - shift).astype(np.float64))  # the argument as float32 has it
     np.testing.assert_allclose(x, expected, rtol=4e-7, atol=1e-44)
     np.testing.assert_allclose(sums, expected.sum(axis=-1), rtol=1e-6)
+
+
+@needs_kernels
+@pytest.mark.parametrize("rows", [1, 15, 600])  # a decoder step's rows, and an encoder's (split)
+def test_layer_norm_matches_numpy(rows: int):
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, 384), dtype=np.float32) * 3 + 5  # off-centre, as residuals are
+    weight, bias = rng.standard_normal(384, dtype=np.float32), rng.standard_normal(384, dtype=np.float32)
+    out = vector_kernels.layer_norm(x[:, None], weight, bias, 1e-5)  # any leading shape
+    wide = x.astype(np.float64)
+    centred = wide - wide.mean(axis=-1, keepdims=True)
+    expected = centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + 1e-5) * weight + bias
+    assert out.shape == (rows, 1, 384) and out.dtype == np.float32
+    np.testing.assert_allclose(out[:, 0], expected, rtol=1e-5, atol=1e-5)

@@ -353,6 +353,49 @@ AVX512 static void gelu_512(float *x, ptrdiff_t start, ptrdiff_t stop)
     }
 }
 
+/* The sum of a row's lanes, added in double. */
+AVX512 INLINE double lanes_sum(__m512 v)
+{
+    float lanes[16];
+    _mm512_storeu_ps(lanes, v);
+    double total = 0.0;
+    for (int j = 0; j < 16; j++) total += lanes[j];
+    return total;
+}
+
+/* Rows [start, stop) of out (rows, d) = layer norm of x's rows: centred, divided by the root
+ * of their mean square plus eps, times weight, plus bias; d a multiple of 16. */
+AVX512 static void layer_norm_512(const float *x, ptrdiff_t d, const float *weight, const float *bias,
+                                  float eps, ptrdiff_t start, ptrdiff_t stop, float *out)
+{
+    for (ptrdiff_t row = start; row < stop; row++) {
+        const float *r = x + row * d;
+        float *o = out + row * d;
+        __m512 sum = _mm512_setzero_ps();
+        for (ptrdiff_t i = 0; i < d; i += 16) sum = _mm512_add_ps(sum, _mm512_loadu_ps(r + i));
+        __m512 mean = _mm512_set1_ps((float)(lanes_sum(sum) / (double)d));
+        __m512 squares = _mm512_setzero_ps();
+        for (ptrdiff_t i = 0; i < d; i += 16) {
+            __m512 c = _mm512_sub_ps(_mm512_loadu_ps(r + i), mean);
+            squares = _mm512_fmadd_ps(c, c, squares);
+        }
+        float scale = (float)(1.0 / sqrt(lanes_sum(squares) / (double)d + (double)eps));
+        __m512 s = _mm512_set1_ps(scale);
+        for (ptrdiff_t i = 0; i < d; i += 16) {
+            __m512 c = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(r + i), mean), s);
+            _mm512_storeu_ps(o + i, _mm512_fmadd_ps(c, _mm512_loadu_ps(weight + i), _mm512_loadu_ps(bias + i)));
+        }
+    }
+}
+
+int layer_norm(const float *x, ptrdiff_t d, const float *weight, const float *bias, float eps,
+               ptrdiff_t start, ptrdiff_t stop, float *out)
+{
+    if (!vector_kernels_isa() || d % 16) return -1;
+    layer_norm_512(x, d, weight, bias, eps, start, stop, out);
+    return 0;
+}
+
 int exp_rows(float *x, ptrdiff_t n, int shifted, ptrdiff_t start, ptrdiff_t stop, float *sums)
 {
     if (!vector_kernels_isa()) return -1;
@@ -392,6 +435,13 @@ int self_attend(const float *q, ptrdiff_t d, const float *keys, const float *val
 #else
 
 int vector_kernels_isa(void) { return 0; }
+
+int layer_norm(const float *x, ptrdiff_t d, const float *weight, const float *bias, float eps,
+               ptrdiff_t start, ptrdiff_t stop, float *out)
+{
+    (void)x; (void)d; (void)weight; (void)bias; (void)eps; (void)start; (void)stop; (void)out;
+    return -1;
+}
 
 int exp_rows(float *x, ptrdiff_t n, int shifted, ptrdiff_t start, ptrdiff_t stop, float *sums)
 {

@@ -23,6 +23,7 @@ DISABLE_ENV = "STENOGRAM_VECTOR_KERNELS"  # "0" keeps numpy (to compare)
 HEAD_DIM = 64  # the kernels take attention heads of this width: every Whisper model's
 SPLIT_ROWS = 8  # rows of logits from which their top tokens are found on every core
 GELU_ROW = 4096  # elements per unit of GELU work handed to a thread
+SPLIT_NORM_ROWS = 256  # rows from which a layer norm is split over the cores
 _P = ctypes.c_void_p
 _N = ctypes.c_ssize_t
 
@@ -124,6 +125,25 @@ def exp_rows(x: np.ndarray, shifted: bool, sums: np.ndarray) -> None:
     _check(lib.exp_rows(x.ctypes.data, x.shape[-1], int(shifted), 0, len(x), sums.ctypes.data))
 
 
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    """Layer norm over the last axis of float32 ``x`` (any leading shape), as a new array, its
+    rows split over the cores when many."""
+    lib = _library()
+    rows_in = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, x.shape[-1])
+    d = rows_in.shape[1]
+    weight = np.ascontiguousarray(weight, dtype=np.float32)
+    bias = np.ascontiguousarray(bias, dtype=np.float32)
+    out = np.empty(rows_in.shape, dtype=np.float32)
+
+    def work(start: int, stop: int) -> None:
+        _check(lib.layer_norm(rows_in.ctypes.data, d, weight.ctypes.data, bias.ctypes.data, eps, start, stop,
+                              out.ctypes.data))
+
+    # a decoder step's few rows take microseconds: only the encoder's thousands are split
+    split_rows(len(rows_in), work, parts=None if len(rows_in) >= SPLIT_NORM_ROWS else 1, row_size=d)
+    return out.reshape(x.shape)
+
+
 def gelu(x: np.ndarray) -> None:
     """x = GELU(x) in place (contiguous float32), the same function as ``cpu_encoder._gelu``'s
     numpy code, split over the cores when large."""
@@ -168,6 +188,7 @@ def _load() -> tuple[ctypes.CDLL, int] | None:
     lib.logits_top.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P, _P, _P]
     lib.exp_rows.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P]
     lib.gelu.argtypes = [_P, _N, _N]
-    for function in (lib.cross_attend, lib.self_attend, lib.logits_top, lib.exp_rows, lib.gelu):
+    lib.layer_norm.argtypes = [_P, _N, _P, _P, ctypes.c_float, _N, _N, _P]
+    for function in (lib.cross_attend, lib.self_attend, lib.logits_top, lib.exp_rows, lib.gelu, lib.layer_norm):
         function.restype = ctypes.c_int
     return lib, lib.vector_kernels_key_tile()
