@@ -56,28 +56,17 @@ def reset_peak_rss() -> bool:
         return False
 
 
-ENGINE_FILES = (
-    "engine.py",
-    "window_decoder.py",
-    "whisper_runtime.py",
-    "log_mel.py",
-    "speech_map.py",
-    "quality.py",
-    "vad.py",
-)
-
-
 def engine_source_hash() -> str:
-    """A short hash of our engine's source as this worker saw it (it changes during work)."""
+    """A short hash of our engine's source as this worker saw it (it changes during work):
+    every Python and C file of ``stenogram.core``, the engine's whole code."""
     import hashlib
 
     import stenogram.core
 
     core = Path(stenogram.core.__file__).parent
     digest = hashlib.sha1()
-    for name in ENGINE_FILES:
-        path = core / name
-        digest.update(path.read_bytes() if path.exists() else b"")
+    for path in sorted([*core.glob("*.py"), *core.glob("*.c")]):
+        digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:10]
 
 
