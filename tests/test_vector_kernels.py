@@ -123,3 +123,35 @@ def test_layer_norm_matches_numpy(rows: int):
     expected = centred / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + 1e-5) * weight + bias
     assert out.shape == (rows, 1, 384) and out.dtype == np.float32
     np.testing.assert_allclose(out[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not vector_kernels.dtw_available(), reason="the vector kernels are not built here")
+@pytest.mark.parametrize("shape", [(1, 1), (3, 40), (60, 1500), (40, 3)])
+def test_time_warping_finds_mlx_whispers_path(shape: tuple[int, int]):
+    from mlx_whisper.timing import dtw_cpu
+
+    rng = np.random.default_rng(shape[0])
+    for x in (rng.standard_normal(shape).astype(np.float32),
+              rng.integers(0, 3, shape).astype(np.float32)):  # many equal costs: the same choice
+        expected = dtw_cpu(x.copy())
+        actual = vector_kernels.dtw(x)
+        assert actual.dtype == np.int64 and actual.tolist() == expected.tolist()
+
+
+def test_word_times_come_from_it(transcriber, tiny_en, shared_audio, monkeypatch):
+    """The aligner's time warping is ours wherever the extension is built (the app's bundle
+    has no numba, and plain Python took 0.1 s a window)."""
+    if not vector_kernels.dtw_available():
+        pytest.skip("the vector kernels are not built here")
+    from mlx_whisper import timing
+
+    from stenogram.core.engine import TranscribeOptions
+
+    calls = []
+    original = vector_kernels.dtw
+    monkeypatch.setattr(vector_kernels, "dtw", lambda x: calls.append(x.shape) or original(x))
+    options = TranscribeOptions(model=str(tiny_en), word_timestamps=True)
+    words = [w for s in transcriber.transcribe(shared_audio / "jfk.flac", options).segments for w in s.words]
+    assert calls and timing.dtw is not None
+    assert [w.text.strip(" ,.").lower() for w in words][:4] == ["and", "so", "my", "fellow"]
+    assert all(a.end_ms <= b.start_ms + 1 for a, b in zip(words, words[1:]))

@@ -132,9 +132,10 @@ class Transcriber:
     def warm_up(self, model: str, *, word_timestamps: bool = True) -> None:
         """Load the model and pay every first-use cost now, before anyone waits for a result.
 
-        MLX compiles its kernels on first use and mlx-whisper's word aligner is JIT-compiled by
-        numba on its first call (seconds on a CPU); dictation and live mode call this when they
-        start so that the first words come back as fast as the rest.
+        MLX compiles its kernels on first use, and where our C time warping is not built
+        mlx-whisper's word aligner is JIT-compiled by numba on its first call (seconds on a
+        CPU); dictation and live mode call this when they start so that the first words come
+        back as fast as the rest.
         """
         with self._lock:
             runtime = self.load(model)

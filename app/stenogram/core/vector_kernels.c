@@ -2,7 +2,8 @@
  * The CPU backend's vectorised work besides its weight products (see vector_kernels.py):
  * the decoder's attention of new tokens over the audio and over the tokens before them, the
  * most likely tokens of each row of logits with the log of its softmax's normaliser, and the
- * encoder's exp of attention scores and its GELU.
+ * encoder's exp of attention scores and its GELU; and the word aligner's dynamic time warping
+ * (plain C, on any CPU).
  *
  * numpy runs these as many small calls (a batched product per (row, head) pair, a softmax,
  * a second product), and its exp runs at about 0.7 ns an element here: 30 beam rows of
@@ -18,6 +19,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct PyModuleDef module = {
@@ -480,3 +482,58 @@ int self_attend(const float *q, ptrdiff_t d, const float *keys, const float *val
 }
 
 #endif
+
+/* ---- word alignment (any CPU) ----------------------------------------------------------- */
+
+/*
+ * The cheapest monotonic path through cost x (n text tokens, m frames), as mlx_whisper's
+ * dtw_cpu finds it (the same float32 sums and the same choice among equal costs: diagonal,
+ * then from the token above, then from the frame before), written as (token, frame) pairs
+ * from the start into path_i, path_j (room for n + m). Returns the path's length, or -1 when
+ * its work space cannot be had.
+ */
+ptrdiff_t dtw_path(const float *x, ptrdiff_t n, ptrdiff_t m, int64_t *path_i, int64_t *path_j)
+{
+    ptrdiff_t width = m + 1;
+    float *cost = malloc(sizeof(float) * (size_t)((n + 1) * width));
+    unsigned char *trace = malloc((size_t)((n + 1) * width));
+    if (!cost || !trace) {
+        free(cost);
+        free(trace);
+        return -1;
+    }
+    for (ptrdiff_t k = 0; k < (n + 1) * width; k++) cost[k] = INFINITY;
+    cost[0] = 0.0f;
+    for (ptrdiff_t j = 1; j <= m; j++) {
+        for (ptrdiff_t i = 1; i <= n; i++) {
+            float c0 = cost[(i - 1) * width + j - 1], c1 = cost[(i - 1) * width + j], c2 = cost[i * width + j - 1];
+            float c;
+            unsigned char t;
+            if (c0 < c1 && c0 < c2) { c = c0; t = 0; }
+            else if (c1 < c0 && c1 < c2) { c = c1; t = 1; }
+            else { c = c2; t = 2; }
+            cost[i * width + j] = x[(i - 1) * m + j - 1] + c;
+            trace[i * width + j] = t;
+        }
+    }
+    for (ptrdiff_t j = 0; j <= m; j++) trace[j] = 2;           /* along the first row: frames */
+    for (ptrdiff_t i = 0; i <= n; i++) trace[i * width] = 1;   /* down the first column: tokens */
+    ptrdiff_t i = n, j = m, length = 0;
+    while (i > 0 || j > 0) {
+        path_i[length] = i - 1;
+        path_j[length] = j - 1;
+        length++;
+        unsigned char t = trace[i * width + j];
+        if (t == 0) { i--; j--; }
+        else if (t == 1) i--;
+        else j--;
+    }
+    for (ptrdiff_t a = 0, b = length - 1; a < b; a++, b--) {  /* from the start */
+        int64_t ti = path_i[a], tj = path_j[a];
+        path_i[a] = path_i[b]; path_j[a] = path_j[b];
+        path_i[b] = ti; path_j[b] = tj;
+    }
+    free(cost);
+    free(trace);
+    return length;
+}

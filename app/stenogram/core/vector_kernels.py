@@ -33,6 +33,12 @@ _loaded: tuple[ctypes.CDLL, int] | None | bool = False  # False: not looked for 
 
 def available() -> bool:
     """Whether the kernels run here (built, and the CPU has AVX-512)."""
+    kernels = _kernels()
+    return kernels is not None and kernels[2]
+
+
+def dtw_available() -> bool:
+    """Whether ``dtw`` runs here: plain C, wherever the extension is built."""
     return _kernels() is not None
 
 
@@ -158,6 +164,23 @@ def gelu(x: np.ndarray) -> None:
     split_rows(-(-flat.size // GELU_ROW), work, row_size=GELU_ROW)
 
 
+def dtw(x: np.ndarray) -> np.ndarray:
+    """The word aligner's dynamic time warping, as mlx_whisper's ``dtw`` (numba, or plain
+    Python in the app's bundle, which leaves numba out): the cheapest monotonic path through
+    cost ``x`` (tokens, frames) as (2, steps) int64, token indices over frame indices.
+    Plain Python took 0.1 s a window; here about a millisecond."""
+    kernels = _kernels()
+    if kernels is None:
+        raise RuntimeError("the vector kernels are not built here (see vector_kernels.dtw_available)")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n, m = x.shape
+    path = np.empty((2, n + m), dtype=np.int64)
+    length = kernels[0].dtw_path(x.ctypes.data, n, m, path[0].ctypes.data, path[1].ctypes.data)
+    if length < 0:
+        raise MemoryError("no memory for the word alignment's cost matrix")
+    return np.ascontiguousarray(path[:, :length])
+
+
 def _check(status: int) -> None:
     if status != 0:
         raise ValueError("the vector kernels refused these shapes (see vector_kernels.c)")
@@ -165,13 +188,14 @@ def _check(status: int) -> None:
 
 def _library() -> ctypes.CDLL:
     kernels = _kernels()
-    if kernels is None:
+    if kernels is None or not kernels[2]:
         raise RuntimeError("the vector kernels are not available here (see vector_kernels.available)")
     return kernels[0]
 
 
-def _kernels() -> tuple[ctypes.CDLL, int] | None:
-    """(the library, its key tile), or None where the kernels cannot run."""
+def _kernels() -> tuple[ctypes.CDLL, int, bool] | None:
+    """(the library, its key tile, whether its AVX-512 kernels run), or None where it is not
+    built (or switched off)."""
     global _loaded
     with _lock:
         if _loaded is False:
@@ -179,9 +203,9 @@ def _kernels() -> tuple[ctypes.CDLL, int] | None:
         return _loaded  # type: ignore[return-value]
 
 
-def _load() -> tuple[ctypes.CDLL, int] | None:
+def _load() -> tuple[ctypes.CDLL, int, bool] | None:
     lib = load_extension("_vector_kernels", DISABLE_ENV, "vector kernels")
-    if lib is None or lib.vector_kernels_isa() < 2:
+    if lib is None:
         return None
     lib.cross_attend.argtypes = [_P, _N, _N, _N, _P, _P, _P, _N, _N, _N, _P, _P]
     lib.self_attend.argtypes = [_P, _N, _P, _P, _N, _N, _N, _N, _P]
@@ -191,4 +215,6 @@ def _load() -> tuple[ctypes.CDLL, int] | None:
     lib.layer_norm.argtypes = [_P, _N, _P, _P, ctypes.c_float, _N, _N, _P]
     for function in (lib.cross_attend, lib.self_attend, lib.logits_top, lib.exp_rows, lib.gelu, lib.layer_norm):
         function.restype = ctypes.c_int
-    return lib, lib.vector_kernels_key_tile()
+    lib.dtw_path.argtypes = [_P, _N, _N, _P, _P]
+    lib.dtw_path.restype = _N
+    return lib, lib.vector_kernels_key_tile(), lib.vector_kernels_isa() >= 2

@@ -153,7 +153,7 @@ class WhisperRuntime:
         features = self.encode(np.zeros((N_FRAMES, self.model.dims.n_mels), dtype=np.float32))
         language = None if self.is_multilingual else "en"
         self.decode(features, DecodingOptions(language=language or "en", fp16=self.fp16, sample_len=1))
-        if word_timestamps:  # the aligner's numba kernels compile on their first real call
+        if word_timestamps:  # the aligner's first call (numba compiles, where our C is not built)
             tokenizer = self.tokenizer(language, "transcribe")
             tokens = tokenizer.encode(" Warm up the word aligner.")
             segment = {"seek": 0, "start": 0.0, "end": 2.0, "tokens": tokens}
@@ -202,9 +202,13 @@ class WhisperRuntime:
         last_speech_s: float,
     ) -> None:
         """Adds "words" to each segment dict (mlx_whisper's format), from cross-attention."""
-        from mlx_whisper.timing import add_word_timestamps
+        from mlx_whisper import timing
 
-        add_word_timestamps(
+        from stenogram.core import vector_kernels
+
+        if vector_kernels.dtw_available():  # its time warping in C: no numba, no plain Python
+            timing.dtw = vector_kernels.dtw
+        timing.add_word_timestamps(
             segments=segments,
             model=_FeaturesAsAudio(self.model, features),
             tokenizer=tokenizer,
