@@ -204,10 +204,11 @@ class WhisperRuntime:
         """Adds "words" to each segment dict (mlx_whisper's format), from cross-attention."""
         from mlx_whisper import timing
 
-        from stenogram.core import vector_kernels
+        from stenogram.core import vector_kernels, word_alignment
 
         if vector_kernels.dtw_available():  # its time warping in C: no numba, no plain Python
             timing.dtw = vector_kernels.dtw
+        word_alignment.use_in_mlx_whisper()  # on a CPU, ours: no MLX softmax over the vocabulary
         timing.add_word_timestamps(
             segments=segments,
             model=_FeaturesAsAudio(self.model, features),
@@ -256,9 +257,14 @@ class _FeaturesAsAudio:
     """Presents a model whose encoder output is already known to mlx_whisper's aligner."""
 
     def __init__(self, model: Any, features: Any) -> None:
+        from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
+
         self._model = model
         self._features = features
         self.alignment_heads = model.alignment_heads
+        # what word_alignment.find_alignment reads (the numpy decoder: None on a GPU)
+        self.numpy_decoder = getattr(model, NUMPY_DECODER_ATTRIBUTE, None)
+        self.features = features
 
     def forward_with_cross_qk(self, _mel: Any, tokens: Any) -> tuple[Any, Any]:
         """Logits at every token and each layer's cross-attention scores; on a CPU from the
