@@ -126,13 +126,14 @@ class BeamSearchDecoder:
 
 
 def _top_candidates(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k most likely next tokens of each row, with their log-probabilities.
+    """The k most likely next tokens of each row, with their log-probabilities; equal logits
+    go to the lower token id.
 
-    In numpy: its vectorised ``exp`` makes the normaliser ~10x cheaper than MLX's on a CPU
-    (and closer to float64's), and k passes of argmax find the top k faster than a partition
-    over the 51,864 tokens. Equal logits go to the lower token id.
+    In one pass of C where the vector kernels run (1.1 -> 0.3 ms for 15 rows); else in numpy,
+    whose ``exp`` is ~10x cheaper than MLX's on a CPU, with k passes of argmax (faster than a
+    partition over the 51,864 tokens).
     """
-    if vector_kernels.available():  # one pass in C, its exp vectorised: 1.1 -> 0.3 ms for 15 rows
+    if vector_kernels.available():
         ids, top, log_totals = vector_kernels.logits_top(logits, k)
         return ids, top - log_totals[:, None]
     values = np.array(logits, dtype=np.float32)  # a copy of our own, changed below

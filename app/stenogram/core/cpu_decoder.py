@@ -176,10 +176,6 @@ class DecoderSession:
                 self._cross_kv = [(_moved(k, index), _moved(v, index)) for k, v in self._cross_kv]
                 self._audios = np.arange(len(index), dtype=np.int64)
 
-    @property
-    def _rows(self) -> int:
-        return len(self._self_kv[0][0]) if self._self_kv else 0
-
     def _forward(self, tokens: np.ndarray) -> np.ndarray:
         if not self.decoder.half:
             return self._layers(tokens)
