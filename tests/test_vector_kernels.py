@@ -85,6 +85,13 @@ def test_shapes_the_kernels_do_not_take_are_refused():
     with pytest.raises(ValueError, match="refused"):
         vector_kernels.cross_attend(q, np.zeros((1, 2, 1, 32, 32), np.float32), np.zeros((1, 2, 10, 32), np.float32),
                                   np.zeros(1))
+    keys = vector_kernels.tiled_keys(np.zeros((2, 10, HEADS, D), np.float32))
+    values, q = np.zeros((2, HEADS, 10, D), np.float32), np.zeros((1, 1, HEADS, D), np.float32)
+    with pytest.raises(ValueError, match="wrong shape"):  # an audio the keys do not hold
+        vector_kernels.cross_attend(q, keys, values, np.array([2]))
+    with pytest.raises(ValueError, match="wrong shape"):  # keys not in the kernel's layout
+        vector_kernels.cross_attend(q, np.zeros((2, HEADS, D, 10), np.float32), values, np.array([0]))
+    assert keys.shape == (2, HEADS, 1, D, vector_kernels.key_tile())
     with pytest.raises(ValueError, match="refused"):  # more tokens than the cache holds
         vector_kernels.self_attend(np.zeros((1, 1, D), np.float32), np.zeros((1, 1, 8, D), np.float32),
                                  np.zeros((1, 1, 8, D), np.float32), 9)

@@ -28,7 +28,7 @@ _P = ctypes.c_void_p
 _N = ctypes.c_ssize_t
 
 _lock = threading.Lock()
-_loaded: tuple[ctypes.CDLL, int] | None | bool = False  # False: not looked for yet
+_loaded: tuple[ctypes.CDLL, int, bool] | None | bool = False  # False: not looked for yet
 
 
 def available() -> bool:
@@ -73,8 +73,12 @@ def cross_attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray, audio: np.
     lib = _library()
     q = np.ascontiguousarray(q, dtype=np.float32)
     n_audio, group, heads, d = q.shape
-    n_frames = values.shape[2]
+    n_keys, n_frames = values.shape[0], values.shape[2]
     audio = np.ascontiguousarray(audio, dtype=np.int64)
+    n_tiles = -(-n_frames // key_tile())
+    _require(_is_c_float32(keys, values) and values.shape == (n_keys, heads, n_frames, d)
+             and keys.shape == (n_keys, heads, n_tiles, d, key_tile()) and audio.shape == (n_audio,)
+             and (n_audio == 0 or 0 <= audio.min() <= audio.max() < n_keys), "cross_attend")
     out = np.empty_like(q)
     raw = np.empty((n_audio, heads, group, n_frames), dtype=np.float32) if raw_scores else None
     raw_pointer = raw.ctypes.data if raw is not None else None
@@ -93,8 +97,8 @@ def self_attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray, length: int
     lib = _library()
     q = np.ascontiguousarray(q, dtype=np.float32)
     rows, heads, d = q.shape
-    if not (keys.flags.c_contiguous and values.flags.c_contiguous):
-        raise ValueError("the self-attention caches must be contiguous")
+    _require(_is_c_float32(keys, values) and keys.shape == values.shape and keys.shape[:2] == (rows, heads)
+             and keys.shape[3] == d, "self_attend")
     out = np.empty_like(q)
     # a step's pairs are a fraction of a millisecond of work: a hand-off would cost as much
     _check(lib.self_attend(q.ctypes.data, d, keys.ctypes.data, values.ctypes.data,
@@ -179,6 +183,16 @@ def dtw(x: np.ndarray) -> np.ndarray:
     if length < 0:
         raise MemoryError("no memory for the word alignment's cost matrix")
     return np.ascontiguousarray(path[:, :length])
+
+
+def _is_c_float32(*arrays: np.ndarray) -> bool:
+    return all(a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
+
+
+def _require(condition: bool, what: str) -> None:
+    """The C reads what the shapes promise: a wrong one must stop here, not read out of bounds."""
+    if not condition:
+        raise ValueError(f"{what}: arrays of the wrong shape, type or layout for the kernel")
 
 
 def _check(status: int) -> None:
