@@ -130,8 +130,7 @@ def exp_rows(x: np.ndarray, shifted: bool, sums: np.ndarray) -> None:
     """x (rows, n) = e^(x - the row's largest value), or e^x when not ``shifted`` (no value can
     overflow), in place, on this thread; ``sums`` (rows,) gets each row's sum."""
     lib = _library()
-    if not (x.flags.c_contiguous and x.dtype == np.float32 and sums.dtype == np.float32 and sums.flags.c_contiguous):
-        raise ValueError("exp_rows needs contiguous float32 arrays")
+    _require(_is_c_float32(x, sums) and x.ndim == 2 and sums.shape == (len(x),), "exp_rows")
     _check(lib.exp_rows(x.ctypes.data, x.shape[-1], int(shifted), 0, len(x), sums.ctypes.data))
 
 
@@ -143,6 +142,7 @@ def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) 
     d = rows_in.shape[1]
     weight = np.ascontiguousarray(weight, dtype=np.float32)
     bias = np.ascontiguousarray(bias, dtype=np.float32)
+    _require(weight.shape == bias.shape == (d,), "layer_norm")
     out = np.empty(rows_in.shape, dtype=np.float32)
 
     def work(start: int, stop: int) -> None:
@@ -158,8 +158,7 @@ def gelu(x: np.ndarray) -> None:
     """x = GELU(x) in place (contiguous float32), the same function as ``cpu_encoder._gelu``'s
     numpy code, split over the cores when large."""
     lib = _library()
-    if not (x.flags.c_contiguous and x.dtype == np.float32):
-        raise ValueError("gelu needs a contiguous float32 array")
+    _require(_is_c_float32(x), "gelu")
     flat = x.reshape(-1)
 
     def work(start: int, stop: int) -> None:
