@@ -60,7 +60,7 @@ class BatchDecodingTask(FeaturesTask):
         n_audio, group = features.shape[0], self.n_group
         tokens = np.tile(np.array(self.initial_tokens, dtype=np.int32), (n_audio, 1))
         languages, _ = self._detect_language(features, tokens)
-        session = decoder_session(self.model)
+        session = self.session = decoder_session(self.model)
         first = session.start(tokens, features, (self.sot_index, tokens.shape[-1] - 1))
         no_speech = no_speech_probabilities(first[:, 0], self.tokenizer.no_speech)
         logits = first[:, 1]

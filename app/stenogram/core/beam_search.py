@@ -222,7 +222,7 @@ def _beam_loop(
             live_scores[audios[b]] = sum_logprobs[b * group : (b + 1) * group]
 
     # The beams of an audio start alike: read the prompt once per audio, then copy its cache.
-    session = decoder_session(task.model)
+    session = task.session = decoder_session(task.model)
     first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1))
     session.repeat_rows(group)
     no_speech = no_speech_probabilities(first[:, 0], task.tokenizer.no_speech)

@@ -141,16 +141,28 @@ class DecoderSession:
         # them in place; numpy's code compacts the caches instead)
         self._audios = np.zeros(0, dtype=np.int64)
 
-    def start(self, tokens: np.ndarray, features: np.ndarray, positions: Sequence[int]) -> np.ndarray:
+    def start(self, tokens: np.ndarray, features: np.ndarray, positions: Sequence[int],
+              cross_kv: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
         """Read each audio's prompt (one row per audio); logits (audio, len(positions), vocab)
-        at the prompt positions asked for."""
+        at the prompt positions asked for. ``cross_kv``: the audios' cross-attention keys and
+        values as another session computed them (``audio_keys_values``), not computed again."""
         features = np.asarray(features, dtype=np.float32)
-        self._cross_kv = [block.cross_keys_values(features) for block in self.decoder.blocks]
+        if cross_kv is None:
+            cross_kv = [block.cross_keys_values(features) for block in self.decoder.blocks]
+        self._cross_kv = cross_kv
         self._audios = np.arange(len(features), dtype=np.int64)
         self._self_kv = []
         self.group, self.length = 1, 0
         hidden = self._forward(np.asarray(tokens))
         return self._project(hidden[:, list(positions)])
+
+    def audio_keys_values(self, audio: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Audio ``audio``'s (as given to ``start``) cross-attention keys and values, each
+        layer's, as views for another session's ``start``; None once they have been compacted
+        (numpy's code drops audios that leave by moving the others)."""
+        if not self.decoder.kernels:
+            return None
+        return [(k[audio : audio + 1], v[audio : audio + 1]) for k, v in self._cross_kv]
 
     def step(self, last_tokens: np.ndarray) -> np.ndarray:
         """Logits (rows, vocab) for the token after ``last_tokens`` (rows,)."""

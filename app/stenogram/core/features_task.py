@@ -17,7 +17,19 @@ from mlx_whisper.decoding import DecodingTask  # noqa: E402
 
 
 class FeaturesTask(DecodingTask):
-    """A decoding task whose input is the encoder's output, (batch, positions, n_state)."""
+    """A decoding task whose input is the encoder's output, (batch, positions, n_state).
+
+    ``session`` is the decoder session of its last run (its audios' cross-attention keys and
+    values are read again to align words).
+    """
+
+    session = None
+
+    def audio_keys_values(self, audio: int):
+        """Audio ``audio``'s cross-attention keys and values from the last run, where its
+        session can give them (the numpy decoder with the vector kernels), else None."""
+        give = getattr(self.session, "audio_keys_values", None)
+        return give(audio) if give is not None else None
 
     def _get_audio_features(self, features: mx.array) -> mx.array:
         if features.ndim != 3 or features.shape[-1] != self.model.dims.n_audio_state:

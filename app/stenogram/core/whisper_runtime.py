@@ -200,8 +200,10 @@ class WhisperRuntime:
         features: Any,
         num_frames: int,
         last_speech_s: float,
+        cross_kv: Any = None,
     ) -> None:
-        """Adds "words" to each segment dict (mlx_whisper's format), from cross-attention."""
+        """Adds "words" to each segment dict (mlx_whisper's format), from cross-attention
+        (``cross_kv``: the window's keys and values as its decode computed them, if kept)."""
         from mlx_whisper import timing
 
         from stenogram.core import vector_kernels, word_alignment
@@ -211,7 +213,7 @@ class WhisperRuntime:
         word_alignment.use_in_mlx_whisper()  # on a CPU, ours: no MLX softmax over the vocabulary
         timing.add_word_timestamps(
             segments=segments,
-            model=_FeaturesAsAudio(self.model, features),
+            model=_FeaturesAsAudio(self.model, features, cross_kv),
             tokenizer=tokenizer,
             mel=_NO_MEL,
             num_frames=num_frames,
@@ -256,7 +258,7 @@ class _CancelCheck:
 class _FeaturesAsAudio:
     """Presents a model whose encoder output is already known to mlx_whisper's aligner."""
 
-    def __init__(self, model: Any, features: Any) -> None:
+    def __init__(self, model: Any, features: Any, cross_kv: Any = None) -> None:
         from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
 
         self._model = model
@@ -265,6 +267,7 @@ class _FeaturesAsAudio:
         # what word_alignment.find_alignment reads (the numpy decoder: None on a GPU)
         self.numpy_decoder = getattr(model, NUMPY_DECODER_ATTRIBUTE, None)
         self.features = features
+        self.cross_kv = cross_kv
 
     def forward_with_cross_qk(self, _mel: Any, tokens: Any) -> tuple[Any, Any]:
         """Logits at every token and each layer's cross-attention scores; on a CPU from the

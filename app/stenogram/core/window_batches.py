@@ -96,7 +96,7 @@ def decode_in_batches(
         if cancel is not None:  # a batch of beam searches runs for seconds: stop within a step
             task.logit_filters.append(_CancelCheck(cancel))
         results = task.run(mx.concatenate(features, axis=0))
-        for window, feats, result in zip(batch, features, results, strict=True):
+        for i, (window, feats, result) in enumerate(zip(batch, features, results, strict=True)):
             if needs_fallback(result, settings) and len(settings.temperatures) > 1:
                 warmer = replace(settings, temperatures=settings.temperatures[1:])
                 result = decode_with_fallback(runtime, feats, options, warmer, cancel)
@@ -105,12 +105,13 @@ def decode_in_batches(
                 continue
             decoded = split_window(result, tokenizer, window.start, window.size)
             if settings.word_timestamps and decoded.segments:
-                add_words(runtime, tokenizer, feats, decoded, 0.0)
+                add_words(runtime, tokenizer, feats, decoded, 0.0, task.audio_keys_values(i))
             segments.extend(s for s in decoded.segments if s.text.strip() and s.start != s.end)
             rest = _undecoded_rest(window, decoded, piece_starts)
             if rest is not None:
                 queue.append(rest)
             done_frames += window.size - (rest.size if rest else 0)
+        task.session = None  # the batch's keys and values, kept for its words, go now
         if on_window is not None:
             on_window(min(total, done_frames))
     return sorted(segments, key=lambda s: s.start)

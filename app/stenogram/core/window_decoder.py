@@ -289,10 +289,12 @@ def add_words(
     features: Any,
     window: DecodedWindow,
     last_speech_s: float,
+    cross_kv: Any = None,
 ) -> float:
-    """Word timings from cross-attention; may move the next seek to the last word's end."""
+    """Word timings from cross-attention; may move the next seek to the last word's end.
+    ``cross_kv``: the window's cross-attention keys and values, when its decode kept them."""
     dicts = [s.as_timing_dict(window.seek) for s in window.segments]
-    runtime.align_words(dicts, tokenizer, features, window.size, last_speech_s)
+    runtime.align_words(dicts, tokenizer, features, window.size, last_speech_s, cross_kv)
     for seg, d in zip(window.segments, dicts, strict=True):
         seg.start, seg.end, seg.words = d["start"], d["end"], d.get("words", [])
     word_end = _last_word_end(window.segments)

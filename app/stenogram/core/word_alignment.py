@@ -57,7 +57,8 @@ def find_alignment(
     session = numpy_decoder.session()
     session.cross_scores = []
     # the logits that predict each text token: at the token before it
-    logits = session.start(tokens, model.features, range(len(sot), len(sot) + len(text_tokens)))[0]
+    positions = range(len(sot), len(sot) + len(text_tokens))
+    logits = session.start(tokens, model.features, positions, getattr(model, "cross_kv", None))[0]
     probabilities = _token_probabilities(logits[:, : tokenizer.eot], text_tokens)
 
     heads = np.stack([session.cross_scores[layer][0, head] for layer, head in model.alignment_heads.tolist()])
