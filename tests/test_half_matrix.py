@@ -61,7 +61,7 @@ def test_bad_shapes_and_instruction_sets_are_refused():
 
 
 def test_switched_off_it_is_not_offered(monkeypatch):
-    monkeypatch.setattr(half_matrix, "_loaded", False)
+    monkeypatch.setattr(half_matrix, "_kernel", half_matrix._kernel.fresh())
     monkeypatch.setenv(half_matrix.DISABLE_ENV, "0")
     assert not half_matrix.available()
     with pytest.raises(RuntimeError, match="not available"):

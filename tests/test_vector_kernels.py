@@ -98,7 +98,7 @@ def test_shapes_the_kernels_do_not_take_are_refused():
 
 
 def test_switched_off_they_are_not_offered(monkeypatch):
-    monkeypatch.setattr(vector_kernels, "_loaded", False)
+    monkeypatch.setattr(vector_kernels, "_kernels", vector_kernels._kernels.fresh())
     monkeypatch.setenv(vector_kernels.DISABLE_ENV, "0")
     assert not vector_kernels.available()
     with pytest.raises(RuntimeError, match="not available"):

@@ -11,8 +11,12 @@ import ctypes
 import importlib
 import logging
 import os
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def load_extension(name: str, disable_env: str, what: str) -> ctypes.CDLL | None:
@@ -29,3 +33,29 @@ def load_extension(name: str, disable_env: str, what: str) -> ctypes.CDLL | None
     except OSError as error:
         log.warning("%s: cannot load %s: %s", what, module, error)
     return None
+
+
+class LazyExtension(Generic[T]):
+    """An extension looked for on first use (once, from any thread): ``configure`` turns its
+    library into what callers use (declaring the functions' types), or None where it cannot
+    run; calling the object gives that, or None."""
+
+    def __init__(self, name: str, disable_env: str, what: str,
+                 configure: Callable[[ctypes.CDLL], T | None]) -> None:
+        self._args = (name, disable_env, what, configure)
+        self._lock = threading.Lock()
+        self._looked = False
+        self._value: T | None = None
+
+    def __call__(self) -> T | None:
+        with self._lock:
+            if not self._looked:
+                name, disable_env, what, configure = self._args
+                lib = load_extension(name, disable_env, what)
+                self._value = configure(lib) if lib is not None else None
+                self._looked = True
+            return self._value
+
+    def fresh(self) -> LazyExtension[T]:
+        """The same extension, not looked for yet (tests switch it off and on)."""
+        return LazyExtension(*self._args)

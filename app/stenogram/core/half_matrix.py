@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import threading
 
 import numpy as np
 
-from stenogram.core.c_extensions import load_extension
+from stenogram.core.c_extensions import LazyExtension
 from stenogram.core.cpu_threads import split_rows
 
 log = logging.getLogger(__name__)
@@ -29,8 +28,6 @@ MIN_SPLIT_WORK = 10_000_000  # multiply-adds of one product worth splitting over
 _P = ctypes.c_void_p
 _N = ctypes.c_ssize_t
 
-_lock = threading.Lock()
-_loaded: tuple[ctypes.CDLL, int, int] | None | bool = False  # False: not looked for yet
 
 
 def available() -> bool:
@@ -104,19 +101,8 @@ class HalfMatrix:
         split_rows(len(self.tiles), work, parts=parts, row_size=len(rows) * k * self._tile)
 
 
-def _kernel() -> tuple[ctypes.CDLL, int, int] | None:
+def _configure(lib: ctypes.CDLL) -> tuple[ctypes.CDLL, int, int] | None:
     """(the library, its tile width, its best instruction set), or None where it cannot run."""
-    global _loaded
-    with _lock:
-        if _loaded is False:
-            _loaded = _load()
-        return _loaded  # type: ignore[return-value]
-
-
-def _load() -> tuple[ctypes.CDLL, int, int] | None:
-    lib = load_extension("_half_matmul", DISABLE_ENV, "fp16 products")
-    if lib is None:
-        return None
     lib.half_matmul.argtypes = [ctypes.c_int, _P, _N, _N, _P, _N, _N, _N, _P]
     lib.half_matmul.restype = ctypes.c_int
     isa = lib.half_matmul_isa()
@@ -124,3 +110,6 @@ def _load() -> tuple[ctypes.CDLL, int, int] | None:
         log.info("fp16 products: this CPU has neither AVX-512 nor AVX2 with F16C")
         return None
     return lib, lib.half_matmul_tile(), isa
+
+
+_kernel = LazyExtension("_half_matmul", DISABLE_ENV, "fp16 products", _configure)

@@ -12,11 +12,10 @@ both are tested against each other.
 from __future__ import annotations
 
 import ctypes
-import threading
 
 import numpy as np
 
-from stenogram.core.c_extensions import load_extension
+from stenogram.core.c_extensions import LazyExtension
 from stenogram.core.cpu_threads import split_rows
 
 DISABLE_ENV = "STENOGRAM_VECTOR_KERNELS"  # "0" keeps numpy (to compare)
@@ -27,8 +26,6 @@ SPLIT_NORM_ROWS = 256  # rows from which a layer norm is split over the cores
 _P = ctypes.c_void_p
 _N = ctypes.c_ssize_t
 
-_lock = threading.Lock()
-_loaded: tuple[ctypes.CDLL, int, bool] | None | bool = False  # False: not looked for yet
 
 
 def available() -> bool:
@@ -206,20 +203,8 @@ def _library() -> ctypes.CDLL:
     return kernels[0]
 
 
-def _kernels() -> tuple[ctypes.CDLL, int, bool] | None:
-    """(the library, its key tile, whether its AVX-512 kernels run), or None where it is not
-    built (or switched off)."""
-    global _loaded
-    with _lock:
-        if _loaded is False:
-            _loaded = _load()
-        return _loaded  # type: ignore[return-value]
-
-
-def _load() -> tuple[ctypes.CDLL, int, bool] | None:
-    lib = load_extension("_vector_kernels", DISABLE_ENV, "vector kernels")
-    if lib is None:
-        return None
+def _configure(lib: ctypes.CDLL) -> tuple[ctypes.CDLL, int, bool]:
+    """(the library, its key tile, whether its AVX-512 kernels run)."""
     lib.cross_attend.argtypes = [_P, _N, _N, _N, _P, _P, _P, _N, _N, _N, _P, _P]
     lib.self_attend.argtypes = [_P, _N, _P, _P, _N, _N, _N, _N, _P]
     lib.logits_top.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P, _P, _P]
@@ -231,3 +216,7 @@ def _load() -> tuple[ctypes.CDLL, int, bool] | None:
     lib.dtw_path.argtypes = [_P, _N, _N, _P, _P]
     lib.dtw_path.restype = _N
     return lib, lib.vector_kernels_key_tile(), lib.vector_kernels_isa() >= 2
+
+
+# None where the extension is not built (or switched off)
+_kernels = LazyExtension("_vector_kernels", DISABLE_ENV, "vector kernels", _configure)
