@@ -5,6 +5,7 @@ attention over a row's earlier tokens, and the top tokens with their log-probabi
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ HEADS, D = 6, vector_kernels.HEAD_DIM
 
 
 def test_the_kernels_are_built_and_run_here():
-    if platform.machine() != "x86_64" or "avx512f" not in open("/proc/cpuinfo").read():
+    if platform.machine() != "x86_64" or "avx512f" not in Path("/proc/cpuinfo").read_text():
         pytest.skip("the kernels need AVX-512; elsewhere numpy runs")
     assert vector_kernels.available(), "app/stenogram/core/vector_kernels.c is not built: pip install -e ."
 
