@@ -82,6 +82,16 @@ AVX512 INLINE float max_of(const float *x, ptrdiff_t n)
     return _mm512_reduce_max_ps(m);
 }
 
+/* The sum of a row's lanes, added in double. */
+AVX512 INLINE double lanes_sum(__m512 v)
+{
+    float lanes[16];
+    _mm512_storeu_ps(lanes, v);
+    double total = 0.0;
+    for (int j = 0; j < 16; j++) total += lanes[j];
+    return total;
+}
+
 /* x[i] = e^(x[i] - peak) for i < n; returns their sum. A row of attention scores (1,500) is
  * summed in fp32, in 32 lanes (about 50 terms each, then added in double): one chain of
  * double additions held the loop to half its speed. */
@@ -104,12 +114,7 @@ AVX512 INLINE double exp_in_place(float *x, ptrdiff_t n, float peak)
         _mm512_mask_storeu_ps(x + i, m, e);
         sum0 = _mm512_add_ps(sum0, e);
     }
-    float lanes[32];
-    _mm512_storeu_ps(lanes, sum0);
-    _mm512_storeu_ps(lanes + 16, sum1);
-    double total = 0.0;
-    for (int j = 0; j < 32; j++) total += lanes[j];
-    return total;
+    return lanes_sum(sum0) + lanes_sum(sum1);
 }
 
 /* The sum of e^(x[i] - peak), added in double (a row of 51,864 logits: float's sums would
@@ -363,16 +368,6 @@ AVX512 static void gelu_512(float *x, ptrdiff_t start, ptrdiff_t stop)
         tail = _mm512_mul_ps(_mm512_mul_ps(tail, e), a);
         _mm512_mask_storeu_ps(x + i, m, _mm512_sub_ps(_mm512_max_ps(v, _mm512_setzero_ps()), tail));
     }
-}
-
-/* The sum of a row's lanes, added in double. */
-AVX512 INLINE double lanes_sum(__m512 v)
-{
-    float lanes[16];
-    _mm512_storeu_ps(lanes, v);
-    double total = 0.0;
-    for (int j = 0; j < 16; j++) total += lanes[j];
-    return total;
 }
 
 /* Rows [start, stop) of out (rows, d) = layer norm of x's rows: centred, divided by the root

@@ -206,11 +206,9 @@ class WhisperRuntime:
         (``cross_kv``: the window's keys and values as its decode computed them, if kept)."""
         from mlx_whisper import timing
 
-        from stenogram.core import vector_kernels, word_alignment
+        from stenogram.core import word_alignment
 
-        if vector_kernels.dtw_available():  # its time warping in C: no numba, no plain Python
-            timing.dtw = vector_kernels.dtw
-        word_alignment.use_in_mlx_whisper()  # on a CPU, ours: no MLX softmax over the vocabulary
+        word_alignment.use_in_mlx_whisper()  # our alignment and time warping, where they run
         timing.add_word_timestamps(
             segments=segments,
             model=_FeaturesAsAudio(self.model, features, cross_kv),
@@ -262,9 +260,8 @@ class _FeaturesAsAudio:
         from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
 
         self._model = model
-        self._features = features
         self.alignment_heads = model.alignment_heads
-        # what word_alignment.find_alignment reads (the numpy decoder: None on a GPU)
+        # also read by word_alignment.find_alignment (the numpy decoder: None on a GPU)
         self.numpy_decoder = getattr(model, NUMPY_DECODER_ATTRIBUTE, None)
         self.features = features
         self.cross_kv = cross_kv
@@ -272,18 +269,15 @@ class _FeaturesAsAudio:
     def forward_with_cross_qk(self, _mel: Any, tokens: Any) -> tuple[Any, Any]:
         """Logits at every token and each layer's cross-attention scores; on a CPU from the
         numpy decoder (one pass, about 3x faster than MLX's here), else from MLX's."""
-        from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
-
-        numpy_decoder = getattr(self._model, NUMPY_DECODER_ATTRIBUTE, None)
-        if numpy_decoder is None:
-            logits, _, cross_qk = self._model.decoder(tokens, self._features)
+        if self.numpy_decoder is None:
+            logits, _, cross_qk = self._model.decoder(tokens, self.features)
             return logits, cross_qk
         import mlx.core as mx
 
-        session = numpy_decoder.session()
+        session = self.numpy_decoder.session()
         session.cross_scores = []
         token_rows = np.asarray(tokens, dtype=np.int32)
-        logits = session.start(token_rows, self._features, range(token_rows.shape[1]))
+        logits = session.start(token_rows, self.features, range(token_rows.shape[1]), self.cross_kv)
         return mx.array(logits), [mx.array(scores) for scores in session.cross_scores]
 
 

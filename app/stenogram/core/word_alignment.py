@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from stenogram.core import vector_kernels
+from stenogram.core.cpu_encoder import _softmax_inplace
 
 TOKENS_PER_SECOND = 50  # Whisper's audio positions per second (timestamps of 20 ms)
 _MLX_FIND_ALIGNMENT: Any = None  # mlx_whisper's own, for models this cannot align
@@ -81,13 +82,18 @@ def find_alignment(
 
 
 def use_in_mlx_whisper() -> None:
-    """Makes mlx_whisper's ``add_word_timestamps`` call ``find_alignment`` here (once)."""
+    """Makes mlx_whisper's ``add_word_timestamps`` call ``find_alignment`` here, and its own
+    ``find_alignment`` (kept for models this cannot align) warp time with ``vector_kernels.dtw``
+    where the extension is built: no numba, no plain Python. Once; later calls do nothing."""
     global _MLX_FIND_ALIGNMENT
     from mlx_whisper import timing
 
-    if timing.find_alignment is not find_alignment:
-        _MLX_FIND_ALIGNMENT = timing.find_alignment
-        timing.find_alignment = find_alignment
+    if timing.find_alignment is find_alignment:
+        return
+    _MLX_FIND_ALIGNMENT = timing.find_alignment
+    timing.find_alignment = find_alignment
+    if vector_kernels.dtw_available():
+        timing.dtw = vector_kernels.dtw
 
 
 def _token_probabilities(logits: np.ndarray, tokens: list[int]) -> np.ndarray:
@@ -100,9 +106,7 @@ def _token_probabilities(logits: np.ndarray, tokens: list[int]) -> np.ndarray:
 def _attention_matrix(scores: np.ndarray, medfilt_width: int, qk_scale: float) -> np.ndarray:
     """(tokens, frames): the heads' scores (head, token, frame) as probabilities over the
     frames, standardised over the tokens, median-filtered along the frames, averaged."""
-    weights = scores.astype(np.float32) * np.float32(qk_scale)
-    weights = np.exp(weights - weights.max(axis=-1, keepdims=True))
-    weights /= weights.sum(axis=-1, keepdims=True)
+    weights = _softmax_inplace(scores.astype(np.float32) * np.float32(qk_scale))
     weights = (weights - weights.mean(axis=-2, keepdims=True)) / weights.std(axis=-2, keepdims=True)
     return median_filter(weights, medfilt_width).mean(axis=0)
 
