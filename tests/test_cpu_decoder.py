@@ -102,6 +102,41 @@ def test_rows_of_one_audio_and_dropped_audios_decode_as_alone(model_and_features
     np.testing.assert_allclose(after, expected[::-1], rtol=0, atol=1e-4)
 
 
+@KERNELS
+def test_rows_padded_to_one_prompt_length_decode_as_alone(model_and_features, half, attention, monkeypatch):
+    """Windows with previous texts of different lengths share a batch: a shorter prompt is
+    padded on the left, and its row reads neither the padding nor shifted positions."""
+    from stenogram.core.cpu_decoder import NumpyDecoder
+
+    _use_kernels(monkeypatch, half, attention)
+    model, features = model_and_features
+    decoder = NumpyDecoder(model.decoder)
+    long_prompt = [50360, 843, 1336, 6868, 290, 523, 616, *SOT_PREV_EN]  # previous text, then the start
+    short_prompt = [50360, 1336, *SOT_PREV_EN]
+    pad = len(long_prompt) - len(short_prompt)
+    rows = np.array([long_prompt, [50256] * pad + short_prompt], dtype=np.int32)
+    batch = decoder.session()
+    first = batch.start(rows, features, (len(long_prompt) - 2, len(long_prompt) - 1), pads=[0, pad])
+    batch.repeat_rows(2)
+    steps = [batch.step(np.array([262, 263, 1049, 1050], dtype=np.int32))]
+    batch.select([1, 0, 3, 2])  # beams swap rows: their padding goes with them
+    steps.append(batch.step(np.array([13, 11, 13, 11], dtype=np.int32)))
+    batch.select([2, 3], [1])  # the long prompt's audio is done: the padded rows go on alone
+    steps.append(batch.step(np.array([262, 262], dtype=np.int32)))
+
+    for audio, prompt in enumerate((long_prompt, short_prompt)):
+        alone = decoder.session()
+        alone_first = alone.start(np.array([prompt], dtype=np.int32), features[audio : audio + 1],
+                                  (len(prompt) - 2, len(prompt) - 1))
+        _close(first[audio], alone_first[0])
+        alone.repeat_rows(2)
+        tokens = [[262, 263], [1049, 1050]][audio]
+        _close(steps[0][2 * audio : 2 * audio + 2], alone.step(np.array(tokens, dtype=np.int32)))
+        alone.select([1, 0])
+        _close(steps[1][2 * audio : 2 * audio + 2], alone.step(np.array([13, 11], dtype=np.int32)))
+    _close(steps[2], alone.step(np.array([262, 262], dtype=np.int32)))
+
+
 def test_the_runtime_decodes_with_it_on_a_cpu(tiny_en):
     from stenogram.core.cpu_decoder import NumpyDecoder
     from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE

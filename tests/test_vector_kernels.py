@@ -63,6 +63,32 @@ def test_self_attention_matches_numpy(length: int):
 
 
 @needs_kernels
+def test_self_attention_over_a_shared_prefix_reads_it_as_each_rows_own():
+    """Beams read their audio's prompt, left padding skipped, then their own tokens."""
+    rng = np.random.default_rng(7)
+    prefix_keys = rng.standard_normal((3, HEADS, 40, D), dtype=np.float32)
+    prefix_values = rng.standard_normal((3, HEADS, 40, D), dtype=np.float32)
+    keys = rng.standard_normal((4, HEADS, 16, D), dtype=np.float32)
+    values = rng.standard_normal((4, HEADS, 16, D), dtype=np.float32)
+    q = rng.standard_normal((4, HEADS, D), dtype=np.float32) * 0.3
+    audios, firsts = np.array([2, 0]), np.array([5, 5, 0, 0])  # rows 0-1 read audio 2's prompt
+    tiled = vector_kernels.tiled_keys(np.ascontiguousarray(prefix_keys[:, :, :37].transpose(0, 2, 1, 3)))
+    prefix = vector_kernels.SharedPrefix(tiled, prefix_values, 37, audios, firsts)
+
+    out = vector_kernels.self_attend(q, keys, values, 9, prefix)
+
+    for row in range(4):
+        audio, first = audios[row // 2], firsts[row]
+        read_keys = np.concatenate([prefix_keys[audio, :, first:37], keys[row, :, :9]], axis=1)
+        read_values = np.concatenate([prefix_values[audio, :, first:37], values[row, :, :9]], axis=1)
+        expected = (_softmax(q[row, :, None] @ read_keys.swapaxes(-1, -2)) @ read_values)[:, 0]
+        np.testing.assert_allclose(out[row], expected, rtol=1e-4, atol=2e-6)
+    with pytest.raises(ValueError):  # a padding as long as the prompt leaves nothing to read
+        vector_kernels.self_attend(q, keys, values, 9, vector_kernels.SharedPrefix(
+            tiled, prefix_values, 37, audios, np.array([37, 0, 0, 0])))
+
+
+@needs_kernels
 @pytest.mark.parametrize("rows", [1, 3, 15])
 def test_top_tokens_and_log_probabilities_match_numpy(rows: int):
     rng = np.random.default_rng(rows)

@@ -166,14 +166,20 @@ class BeamDecodingTask(FeaturesTask):
         self.sequence_ranker = MaximumLikelihoodRanker(options.length_penalty)
         self.logit_filters = numpy_logit_filters(self.logit_filters)
 
-    def run(self, mel: mx.array) -> list[DecodingResult]:
+    def run(self, mel: mx.array, prompts: list[list[int]] | None = None) -> list[DecodingResult]:
+        """Each audio's best beam. ``prompts``: each audio's own previous text (the options'
+        prompt must be the longest of them; a session that can pad rows reads them), else the
+        options' prompt for all."""
         self.decoder.reset()
         tokenizer = self.tokenizer
         features = self._get_audio_features(mel)
         n_audio = features.shape[0]
-        tokens = np.tile(np.array(self.initial_tokens, dtype=np.int32), (n_audio, 1))
+        if prompts is None:
+            tokens, pads = np.tile(np.array(self.initial_tokens, dtype=np.int32), (n_audio, 1)), None
+        else:
+            tokens, pads = self._padded_rows(prompts)
         languages, _ = self._detect_language(features, tokens)
-        live, live_scores, no_speech = _beam_loop(self, features, tokens)
+        live, live_scores, no_speech = _beam_loop(self, features, tokens, pads)
         candidates, scores = self.decoder.finalize(live, live_scores)
         candidates = [
             [_text_tokens(seq, self.sample_begin, tokenizer.eot) for seq in group]
@@ -198,13 +204,26 @@ class BeamDecodingTask(FeaturesTask):
             )
         return results
 
+    def _padded_rows(self, prompts: list[list[int]]) -> tuple[np.ndarray, list[int]]:
+        """Each audio's initial tokens as Whisper writes them for its own prompt, padded on the
+        left to the task's length (all rows then sample from the same column), and the pads."""
+        suffix = list(self.initial_tokens[self.sot_index :])
+        keep = self.n_ctx // 2 - 1  # Whisper's cut of a long prompt
+        rows = [([self.tokenizer.sot_prev, *prompt[-keep:]] if prompt else []) + suffix for prompt in prompts]
+        width = len(self.initial_tokens)
+        if any(len(row) > width for row in rows):
+            raise ValueError("the task's prompt must be the longest of its audios'")
+        pads = [width - len(row) for row in rows]
+        padded = [[self.tokenizer.eot] * pad + row for pad, row in zip(pads, rows, strict=True)]
+        return np.array(padded, dtype=np.int32), pads
+
 
 def _beam_loop(
-    task: BeamDecodingTask, features: mx.array, prompts: np.ndarray
+    task: BeamDecodingTask, features: mx.array, prompts: np.ndarray, pads: list[int] | None = None
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], list[float]]:
     """mlx-whisper's main loop, with the prompt projected only where it is read.
 
-    ``prompts`` holds one row per audio. Returns each audio's last live beams and their scores
+    ``prompts`` holds one row per audio (``pads`` of its first tokens padding). Returns each audio's last live beams and their scores
     (what ``finalize`` may top up with), and its no-speech probability.
     """
     from stenogram.core.batch_decoding import no_speech_probabilities
@@ -223,7 +242,10 @@ def _beam_loop(
 
     # The beams of an audio start alike: read the prompt once per audio, then copy its cache.
     session = task.session = decoder_session(task.model)
-    first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1))
+    if pads is not None and any(pads):
+        first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1), pads=pads)
+    else:
+        first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1))
     session.repeat_rows(group)
     no_speech = no_speech_probabilities(first[:, 0], task.tokenizer.no_speech)
     tokens = np.repeat(prompts, group, axis=0)

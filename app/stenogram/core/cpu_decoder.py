@@ -25,7 +25,7 @@ from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np, 
 from stenogram.core.cpu_threads import single_threaded_blas
 from stenogram.core.half_matrix import HalfMatrix
 
-CACHE_GROWTH = 64  # self-attention cache positions added at a time
+CACHE_GROWTH = 128  # self-attention cache positions added at a time
 
 Weights = np.ndarray | HalfMatrix  # (n_in, n_out): x @ weights
 Projection = Weights  # (n_state, n_vocab): the tied embedding, transposed
@@ -140,20 +140,39 @@ class DecoderSession:
         # which audio of the caches each audio still decoding listens to (the kernels read
         # them in place; numpy's code compacts the caches instead)
         self._audios = np.zeros(0, dtype=np.int64)
+        # each row's padding on the left (prompts of different lengths), or None: no padding
+        self._pads: np.ndarray | None = None
+        # Each audio's prompt, read by all its rows (its beams): keys and values per layer
+        # (audio, head, position, d), ``_prefix_length`` positions; the rows' own caches
+        # (``_self_kv``) hold the positions after it. A beam step then reads an audio's prompt
+        # once for all its beams, and reordering beams copies only what they decoded.
+        self._prefix_kv: list[tuple[np.ndarray, np.ndarray]] = []
+        self._prefix_length = 0
 
     def start(self, tokens: np.ndarray, features: np.ndarray, positions: Sequence[int],
-              cross_kv: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+              cross_kv: list[tuple[np.ndarray, np.ndarray]] | None = None,
+              pads: Sequence[int] | None = None) -> np.ndarray:
         """Read each audio's prompt (one row per audio); logits (audio, len(positions), vocab)
         at the prompt positions asked for. ``cross_kv``: the audios' cross-attention keys and
-        values as another session computed them (``audio_keys_values``), not computed again."""
+        values as another session computed them (``audio_keys_values``), not computed again.
+        ``pads``: how many of each row's first tokens are padding, never read (the row's
+        tokens are at the positions they would have alone)."""
         features = np.asarray(features, dtype=np.float32)
         if cross_kv is None:
             cross_kv = [block.cross_keys_values(features) for block in self.decoder.blocks]
         self._cross_kv = cross_kv
         self._audios = np.arange(len(features), dtype=np.int64)
-        self._self_kv = []
-        self.group, self.length = 1, 0
-        hidden = self._forward(np.asarray(tokens))
+        self._self_kv, self._prefix_kv = [], []
+        self.group, self.length, self._prefix_length = 1, 0, 0
+        self._pads = None if pads is None or not any(pads) else np.asarray(pads, dtype=np.int64)
+        hidden = self._forward(np.asarray(tokens), headroom=0)
+        # the prompt's caches become the audios' shared prefix (its keys tiled for the kernels,
+        # as the audio's are); the rows' own caches start empty
+        self._prefix_kv, self._self_kv = self._self_kv, []
+        if self.decoder.kernels:
+            self._prefix_kv = [(vector_kernels.tiled_keys(k[:, :, : self.length].transpose(0, 2, 1, 3)), v)
+                               for k, v in self._prefix_kv]
+        self._prefix_length = self.length
         return self._project(hidden[:, list(positions)])
 
     def audio_keys_values(self, audio: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -171,7 +190,11 @@ class DecoderSession:
 
     def repeat_rows(self, group: int) -> None:
         """Each row becomes ``group`` identical rows (the beams of an audio, before they differ)."""
+        if self.length == self._prefix_length:  # nothing of their own yet: caches come with a step
+            self._self_kv = []
         self._self_kv = [(np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)) for k, v in self._self_kv]
+        if self._pads is not None:
+            self._pads = np.repeat(self._pads, group)
         self.group *= group
 
     def select(self, rows: Sequence[int] | None, audios: Sequence[int] | None = None) -> None:
@@ -179,32 +202,40 @@ class DecoderSession:
         (positions among the audios still decoding); None keeps them all as they are."""
         if rows is not None:
             index = np.asarray(rows, dtype=np.intp)
-            self._self_kv = [(_moved(k, index, self.length), _moved(v, index, self.length)) for k, v in self._self_kv]
+            if self._pads is not None:
+                self._pads = self._pads[index]
+            own = self.length - self._prefix_length
+            self._self_kv = [(_moved(k, index, own), _moved(v, index, own)) for k, v in self._self_kv]
         if audios is not None:
             index = np.asarray(audios, dtype=np.intp)
             if self.decoder.kernels:
                 self._audios = self._audios[index]
             else:
                 self._cross_kv = [(_moved(k, index), _moved(v, index)) for k, v in self._cross_kv]
+                self._prefix_kv = [(_moved(k, index), _moved(v, index)) for k, v in self._prefix_kv]
                 self._audios = np.arange(len(index), dtype=np.int64)
 
-    def _forward(self, tokens: np.ndarray) -> np.ndarray:
+    def _forward(self, tokens: np.ndarray, headroom: int = CACHE_GROWTH) -> np.ndarray:
         if not self.decoder.half:
-            return self._layers(tokens)
+            return self._layers(tokens, headroom)
         # The kernel's products run on our threads; numpy's few left (attention) on one
         # thread each: OpenBLAS's own threads would spin between them, holding the cores.
         with single_threaded_blas():
-            return self._layers(tokens)
+            return self._layers(tokens, headroom)
 
-    def _layers(self, tokens: np.ndarray) -> np.ndarray:
+    def _layers(self, tokens: np.ndarray, headroom: int) -> np.ndarray:
         n_rows, n_new = tokens.shape
         start = self.length
         if start + n_new > self.decoder.n_ctx:
             raise ValueError(f"{start + n_new} tokens are more than the decoder's {self.decoder.n_ctx}")
-        x = embedding_rows(self.decoder.projection, tokens) + self.decoder.positions[start : start + n_new]
-        self._reserve(n_rows, start + n_new)
-        for block, self_kv, cross_kv in zip(self.decoder.blocks, self._self_kv, self._cross_kv, strict=True):
-            x = x + self._self_attention(block, _layer_norm(x, *block.ln1), self_kv, start)
+        if self._prefix_length and n_new != 1:
+            raise ValueError("after the prompt, tokens come one a step")
+        x = embedding_rows(self.decoder.projection, tokens) + self._positions(start, n_new)
+        self._reserve(n_rows, start - self._prefix_length + n_new, headroom)
+        prefixes = self._prefix_kv or [None] * len(self.decoder.blocks)
+        for block, self_kv, prefix_kv, cross_kv in zip(self.decoder.blocks, self._self_kv, prefixes, self._cross_kv,
+                                                       strict=True):
+            x = x + self._self_attention(block, _layer_norm(x, *block.ln1), self_kv, prefix_kv, start)
             x = x + self._cross_attention(block, _layer_norm(x, *block.ln2), cross_kv)
             hidden = _layer_norm(x, *block.ln3) @ block.mlp1[0]
             hidden += block.mlp1[1]
@@ -212,25 +243,71 @@ class DecoderSession:
         self.length = start + n_new
         return _layer_norm(x, *self.decoder.ln)
 
-    def _self_attention(self, block: _Block, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray], start: int) -> np.ndarray:
+    def _positions(self, start: int, n_new: int) -> np.ndarray:
+        """Positional embeddings of cache positions [start, start + n_new): a padded row's
+        tokens at the positions they would have without its padding."""
+        if self._pads is None:
+            return self.decoder.positions[start : start + n_new]
+        index = np.arange(start, start + n_new)[None, :] - self._pads[:, None]
+        return self.decoder.positions[np.maximum(index, 0)]
+
+    def _padding_mask(self, start: int, n_new: int) -> np.ndarray | None:
+        """-inf where a row's token would read its padding, (rows, 1, n_new, start + n_new); a
+        padding position reads itself (its output is never read, but must stay finite)."""
+        if self._pads is None:
+            return None
+        keys = np.arange(start + n_new)
+        queries = np.arange(start, start + n_new)
+        hidden = (keys[None, None, :] < self._pads[:, None, None]) & (keys[None, None, :] != queries[None, :, None])
+        return np.where(hidden, np.float32(-np.inf), np.float32(0))[:, None]
+
+    def _self_attention(self, block: _Block, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray],
+                        prefix_kv: tuple[np.ndarray, np.ndarray] | None, start: int) -> np.ndarray:
+        """Attention over the audio's prompt (``prefix_kv``, after ``start``) and the row's own
+        tokens; ``start``: the first new token's position."""
         n_rows, n_new, n_state = x.shape
         heads, d = block.n_head, n_state // block.n_head
 
         qkv = (x @ block.qkv + block.qkv_bias).reshape(n_rows, n_new, 3, heads, d).transpose(2, 0, 3, 1, 4)
         keys, values = kv
-        end = start + n_new
-        keys[:, :, start:end] = qkv[1]
-        values[:, :, start:end] = qkv[2]
+        own_start = start - self._prefix_length
+        own_end = own_start + n_new
+        keys[:, :, own_start:own_end] = qkv[1]
+        values[:, :, own_start:own_end] = qkv[2]
         queries = qkv[0] * block.scale
         if block.kernels and n_new == 1:
-            out = vector_kernels.self_attend(queries.reshape(n_rows, heads, d), keys, values, end)
+            prefix = None
+            if prefix_kv is not None:
+                prefix = vector_kernels.SharedPrefix(*prefix_kv, self._prefix_length, self._audios, self._pads)
+            out = vector_kernels.self_attend(queries.reshape(n_rows, heads, d), keys, values, own_end, prefix)
             return out.reshape(n_rows, 1, n_state) @ block.out[0] + block.out[1]
-        scores = queries @ keys[:, :, :end].swapaxes(-1, -2)  # (rows, heads, new, end)
-        if n_new > 1:  # a later token of the prompt sees no token after it
-            scores += np.triu(np.full((n_new, end), -np.inf, dtype=np.float32), k=start + 1)
-        out = _softmax_inplace(scores) @ values[:, :, :end]
+        if prefix_kv is not None:
+            out = self._attend_with_prefix(queries, keys[:, :, :own_end], values[:, :, :own_end], prefix_kv)
+        else:
+            scores = queries @ keys[:, :, :own_end].swapaxes(-1, -2)  # (rows, heads, new, end)
+            if n_new > 1:  # a later token of the prompt sees no token after it
+                scores += np.triu(np.full((n_new, own_end), -np.inf, dtype=np.float32), k=start + 1)
+            if self._pads is not None:
+                scores += self._padding_mask(start, n_new)
+            out = _softmax_inplace(scores) @ values[:, :, :own_end]
         out = out.transpose(0, 2, 1, 3).reshape(n_rows, n_new, n_state)
         return out @ block.out[0] + block.out[1]
+
+    def _attend_with_prefix(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray,
+                            prefix_kv: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """numpy's attention of one new token a row (queries (rows, heads, 1, d)) over its
+        audio's prompt, then its own ``keys`` and ``values`` (rows, heads, n, d)."""
+        n_rows, heads, _, d = queries.shape
+        length = self._prefix_length
+        n_audio = len(self._audios)  # numpy's code keeps the audios still decoding compacted
+        prefix_keys, prefix_values = (p[:n_audio, :, :length] for p in prefix_kv)
+        by_audio = queries.reshape(n_audio, self.group, heads, 1, d)
+        shared = (by_audio @ prefix_keys[:, None].swapaxes(-1, -2)).reshape(n_rows, heads, 1, length)
+        if self._pads is not None:  # a row's left padding is not read
+            shared += np.where(np.arange(length) < self._pads[:, None], np.float32(-np.inf), np.float32(0))[:, None, None]
+        weights = _softmax_inplace(np.concatenate([shared, queries @ keys.swapaxes(-1, -2)], axis=-1))
+        from_prefix = weights[..., :length].reshape(n_audio, self.group, heads, 1, length) @ prefix_values[:, None]
+        return from_prefix.reshape(n_rows, heads, 1, d) + weights[..., length:] @ values
 
     def _cross_attention(self, block: _Block, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         n_rows, n_new, n_state = x.shape
@@ -255,23 +332,24 @@ class DecoderSession:
         logits = np.ascontiguousarray(hidden).reshape(-1, n_state) @ self.decoder.projection
         return logits.reshape(n_rows, n_positions, -1)
 
-    def _reserve(self, n_rows: int, length: int) -> None:
-        """Caches with room for ``length`` positions (grown CACHE_GROWTH at a time)."""
+    def _reserve(self, n_rows: int, length: int, headroom: int) -> None:
+        """Own caches with room for ``length`` positions, and ``headroom`` more when they grow."""
         capacity = self._self_kv[0][0].shape[2] if self._self_kv else 0
         if self._self_kv and capacity >= length:
             return
-        new_capacity = min(self.decoder.n_ctx, max(length, capacity + CACHE_GROWTH))
+        # room to grow from the start: regrowing a beam's caches copies them whole
+        new_capacity = min(self.decoder.n_ctx, max(length, capacity) + headroom)
         n_state = self.decoder.projection.shape[0]
+        own = self.length - self._prefix_length
 
         def grown(block: _Block, old: np.ndarray | None) -> np.ndarray:
-            cache = np.zeros((n_rows, block.n_head, new_capacity, n_state // block.n_head), dtype=np.float32)
+            cache = np.empty((n_rows, block.n_head, new_capacity, n_state // block.n_head), dtype=np.float32)
             if old is not None:
-                cache[:, :, : self.length] = old[:, :, : self.length]
+                cache[:, :, :own] = old[:, :, :own]
             return cache
 
         olds = self._self_kv or [(None, None)] * len(self.decoder.blocks)
         self._self_kv = [(grown(b, k), grown(b, v)) for b, (k, v) in zip(self.decoder.blocks, olds, strict=True)]
-
 
 def embedding_rows(projection: Projection, tokens: np.ndarray) -> np.ndarray:
     """The embeddings of ``tokens`` (any shape), (*tokens.shape, n_state), read as columns of

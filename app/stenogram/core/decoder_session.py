@@ -44,6 +44,13 @@ def decoder_session(model: Any) -> DecoderSession:
     return MlxDecoderSession(model)
 
 
+def pads_rows(model: Any) -> bool:
+    """Whether ``model``'s sessions take rows of different prompt lengths in one batch (padded
+    on the left, ``start(..., pads=)``): numpy's decoder does; MLX's attention has no per-row
+    mask in mlx_whisper's blocks."""
+    return getattr(model, NUMPY_DECODER_ATTRIBUTE, None) is not None
+
+
 def language_probabilities(model: Any, tokenizer: Any, features: Any) -> list[dict[str, float]]:
     """Each audio's probability of every language (``features``: (audio, positions, n_state),
     of any length): Whisper's language tokens after the start of transcript, as mlx_whisper's

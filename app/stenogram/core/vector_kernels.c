@@ -306,30 +306,78 @@ AVX512 static int cross_attend_512(const float *q, ptrdiff_t group, ptrdiff_t he
     return 0;
 }
 
-/*
- * Self-attention of one new token per row over its row's first `length` cached tokens (the
- * new one's key and value already written), for the (row, head) pairs [start, stop) of
- * rows x heads.
- *   q (rows, heads, d) scaled; keys, values (rows, heads, capacity, d); out (rows, heads, d).
- */
-AVX512 static int self_attend_512(const float *q, ptrdiff_t d, const float *keys,
-                                  const float *values, ptrdiff_t capacity, ptrdiff_t length,
-                                  ptrdiff_t start, ptrdiff_t stop, float *out)
+/* scores[j] = q . keys[j] for j in [0, n), keys (n, d). */
+AVX512 INLINE void row_scores(const __m512 qv[4], const float *keys, ptrdiff_t n, float *scores)
 {
-    if (d != HEAD_DIM || length > MAX_FRAMES || length < 1 || length > capacity) return -1;
-    float scores[MAX_FRAMES];
+    for (ptrdiff_t j = 0; j < n; j++) {
+        __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(keys + j * HEAD_DIM));
+        for (int i = 1; i < 4; i++) acc = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(keys + j * HEAD_DIM + 16 * i), acc);
+        scores[j] = _mm512_reduce_add_ps(acc);
+    }
+}
+
+/*
+ * Self-attention of one new token per row over what it has read: its audio's prompt (the
+ * prefix, shared by the audio's `group` rows; from position firsts[row] on, the rest being
+ * left padding) and then its own first `length` cached tokens (the new one's already
+ * written). The prefix's keys are tiled as the audio's are for cross-attention, and an
+ * audio's rows score them together, up to MAX_ROWS at a time (a beam step reads an audio's
+ * prompt once). Pairs [start, stop) of audios x heads.
+ *   q (audios * group, heads, d) scaled; out likewise; keys, values (rows, heads, capacity, d);
+ *   prefix_keys (any audios, heads, tiles, d, KEY_TILE), prefix_values (any audios, heads,
+ *   prefix_capacity, d), audio[a] the one audio a reads; prefix_len 0: no prefix (the prefix
+ *   arrays may then be NULL).
+ */
+AVX512 static int self_attend_512(const float *q, ptrdiff_t d, ptrdiff_t heads, ptrdiff_t group,
+                                  const float *prefix_keys, const float *prefix_values,
+                                  ptrdiff_t prefix_capacity, ptrdiff_t prefix_len, const int64_t *audio,
+                                  const int64_t *firsts, const float *keys, const float *values,
+                                  ptrdiff_t capacity, ptrdiff_t length, ptrdiff_t start, ptrdiff_t stop,
+                                  float *out)
+{
+    if (d != HEAD_DIM || heads < 1 || group < 1 || length < 1 || length > capacity
+        || prefix_len < 0 || prefix_len > prefix_capacity || prefix_len + length > MAX_FRAMES)
+        return -1;
+    static __thread float shared[MAX_ROWS * MAX_FRAMES];
+    float scores[MAX_FRAMES], from_prefix[HEAD_DIM];
+    ptrdiff_t n_tiles = (prefix_len + KEY_TILE - 1) / KEY_TILE, q_stride = heads * d;
     for (ptrdiff_t pair = start; pair < stop; pair++) {
-        const float *qp = q + pair * d;
-        const float *k = keys + pair * capacity * d;
-        __m512 qv[4];
-        for (int i = 0; i < 4; i++) qv[i] = _mm512_loadu_ps(qp + 16 * i);
-        for (ptrdiff_t j = 0; j < length; j++) {
-            __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k + j * d));
-            for (int i = 1; i < 4; i++) acc = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(k + j * d + 16 * i), acc);
-            scores[j] = _mm512_reduce_add_ps(acc);
+        ptrdiff_t a = pair / heads, h = pair % heads;
+        const float *tiles = NULL, *shared_values = NULL;
+        if (prefix_len) {
+            tiles = prefix_keys + (audio[a] * heads + h) * n_tiles * d * KEY_TILE;
+            shared_values = prefix_values + (audio[a] * heads + h) * prefix_capacity * d;
         }
-        softmax_rows(scores, 1, length);
-        weighted_sum(scores, 1, length, values + pair * capacity * d, out + pair * d, d);
+        for (ptrdiff_t g0 = 0; g0 < group; g0 += MAX_ROWS) {
+            int rows = (int)(group - g0 < MAX_ROWS ? group - g0 : MAX_ROWS);
+            if (prefix_len) {
+                const float *qg = q + ((a * group + g0) * heads + h) * d;
+                float *s = shared;
+                ptrdiff_t n_frames = prefix_len;
+                switch (rows) { ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4)
+                                ROW_CASE(5) ROW_CASE(6) ROW_CASE(7) ROW_CASE(8) }
+            }
+            for (int g = 0; g < rows; g++) {
+                ptrdiff_t row = a * group + g0 + g;
+                ptrdiff_t first = prefix_len && firsts ? (ptrdiff_t)firsts[row] : 0;
+                if (first < 0 || (prefix_len && first >= prefix_len)) return -1;
+                ptrdiff_t n_prefix = prefix_len - first;
+                const float *qp = q + (row * heads + h) * d;
+                float *op = out + (row * heads + h) * d;
+                __m512 qv[4];
+                for (int i = 0; i < 4; i++) qv[i] = _mm512_loadu_ps(qp + 16 * i);
+                if (n_prefix) memcpy(scores, shared + g * prefix_len + first, sizeof(float) * n_prefix);
+                row_scores(qv, keys + (row * heads + h) * capacity * d, length, scores + n_prefix);
+                softmax_rows(scores, 1, n_prefix + length);
+                weighted_sum(scores + n_prefix, 1, length, values + (row * heads + h) * capacity * d, op, d);
+                if (n_prefix) {
+                    weighted_sum(scores, 1, n_prefix, shared_values + first * d, from_prefix, d);
+                    for (int i = 0; i < 4; i++)
+                        _mm512_storeu_ps(op + 16 * i, _mm512_add_ps(_mm512_loadu_ps(op + 16 * i),
+                                                                     _mm512_loadu_ps(from_prefix + 16 * i)));
+                }
+            }
+        }
     }
     return 0;
 }
@@ -432,11 +480,14 @@ int cross_attend(const float *q, ptrdiff_t group, ptrdiff_t heads, ptrdiff_t d, 
     return cross_attend_512(q, group, heads, d, keys, values, audio, n_frames, start, stop, out, raw);
 }
 
-int self_attend(const float *q, ptrdiff_t d, const float *keys, const float *values,
+int self_attend(const float *q, ptrdiff_t d, ptrdiff_t heads, ptrdiff_t group, const float *prefix_keys,
+                const float *prefix_values, ptrdiff_t prefix_capacity, ptrdiff_t prefix_len,
+                const int64_t *audio, const int64_t *firsts, const float *keys, const float *values,
                 ptrdiff_t capacity, ptrdiff_t length, ptrdiff_t start, ptrdiff_t stop, float *out)
 {
     if (!vector_kernels_isa()) return -1;
-    return self_attend_512(q, d, keys, values, capacity, length, start, stop, out);
+    return self_attend_512(q, d, heads, group, prefix_keys, prefix_values, prefix_capacity, prefix_len,
+                           audio, firsts, keys, values, capacity, length, start, stop, out);
 }
 
 #else
@@ -478,11 +529,14 @@ int cross_attend(const float *q, ptrdiff_t group, ptrdiff_t heads, ptrdiff_t d, 
     return -1;
 }
 
-int self_attend(const float *q, ptrdiff_t d, const float *keys, const float *values,
+int self_attend(const float *q, ptrdiff_t d, ptrdiff_t heads, ptrdiff_t group, const float *prefix_keys,
+                const float *prefix_values, ptrdiff_t prefix_capacity, ptrdiff_t prefix_len,
+                const int64_t *audio, const int64_t *firsts, const float *keys, const float *values,
                 ptrdiff_t capacity, ptrdiff_t length, ptrdiff_t start, ptrdiff_t stop, float *out)
 {
-    (void)q; (void)d; (void)keys; (void)values; (void)capacity; (void)length;
-    (void)start; (void)stop; (void)out;
+    (void)q; (void)d; (void)heads; (void)group; (void)prefix_keys; (void)prefix_values;
+    (void)prefix_capacity; (void)prefix_len; (void)audio; (void)firsts; (void)keys; (void)values;
+    (void)capacity; (void)length; (void)start; (void)stop; (void)out;
     return -1;
 }
 

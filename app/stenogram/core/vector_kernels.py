@@ -12,6 +12,7 @@ both are tested against each other.
 from __future__ import annotations
 
 import ctypes
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -88,18 +89,61 @@ def cross_attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray, audio: np.
     return out, raw
 
 
-def self_attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
-    """Attention of one new token per row, ``q`` (rows, heads, d; scaled), over the first
-    ``length`` positions of its row's caches (rows, heads, capacity, d)."""
+SELF_ATTEND_SPLIT_ELEMENTS = 2_000_000  # keys and values read by a step worth two threads
+
+
+@dataclass(frozen=True)
+class SharedPrefix:
+    """Keys and values every row of an audio reads before its own: the audio's prompt.
+
+    ``keys`` as ``tiled_keys`` lays them out, ``values`` (audios, heads, capacity, d), their
+    first ``length`` positions read; ``audios[a]``: the audio the a-th block of rows reads;
+    ``firsts[row]``: the row's first position in it (its left padding skipped), or None: 0."""
+
+    keys: np.ndarray
+    values: np.ndarray
+    length: int
+    audios: np.ndarray
+    firsts: np.ndarray | None = None
+
+
+def self_attend(q: np.ndarray, keys: np.ndarray, values: np.ndarray, length: int,
+                prefix: SharedPrefix | None = None) -> np.ndarray:
+    """Attention of one new token per row, ``q`` (rows, heads, d; scaled), over its audio's
+    ``prefix`` when given, then the first ``length`` positions of its row's own caches (rows,
+    heads, capacity, d)."""
     lib = _library()
     q = np.ascontiguousarray(q, dtype=np.float32)
     rows, heads, d = q.shape
     _require(_is_c_float32(keys, values) and keys.shape == values.shape and keys.shape[:2] == (rows, heads)
              and keys.shape[3] == d, "self_attend")
+    n_audio, group, shared = rows, 1, (None, None, 0, 0, None, None)
+    prefix_length = 0
+    if prefix is not None and prefix.length:
+        audios = np.ascontiguousarray(prefix.audios, dtype=np.int64)
+        firsts = None if prefix.firsts is None else np.ascontiguousarray(prefix.firsts, dtype=np.int64)
+        n_audio, group = len(audios), rows // max(1, len(audios))
+        pk, pv, prefix_length = prefix.keys, prefix.values, prefix.length
+        tiles = -(-prefix_length // key_tile())
+        _require(_is_c_float32(pk, pv) and pk.shape[1:] == (heads, tiles, d, key_tile())
+                 and pv.shape[:2] == pk.shape[:2] and pv.shape[3] == d and 0 < prefix_length <= pv.shape[2]
+                 and n_audio * group == rows and bool(np.all((audios >= 0) & (audios < len(pk))))
+                 and (firsts is None or (firsts.shape == (rows,)
+                                         and bool(np.all((firsts >= 0) & (firsts < prefix_length))))),
+                 "self_attend")
+        shared = (pk.ctypes.data, pv.ctypes.data, pv.shape[2], prefix_length, audios.ctypes.data,
+                  None if firsts is None else firsts.ctypes.data)
     out = np.empty_like(q)
-    # a step's pairs are a fraction of a millisecond of work: a hand-off would cost as much
-    _check(lib.self_attend(q.ctypes.data, d, keys.ctypes.data, values.ctypes.data,
-                           keys.shape[2], length, 0, rows * heads, out.ctypes.data))
+
+    def work(start: int, stop: int) -> None:
+        _check(lib.self_attend(q.ctypes.data, d, heads, group, *shared, keys.ctypes.data, values.ctypes.data,
+                               keys.shape[2], length, start, stop, out.ctypes.data))
+
+    # Reading the caches runs at memory speed: split only where a step reads enough of them
+    # (beams, a prompt) to pay a thread's hand-off (~55 us)
+    read = (n_audio * prefix_length + rows * length) * heads * d * 2
+    parts = None if read >= SELF_ATTEND_SPLIT_ELEMENTS else 1
+    split_rows(n_audio * heads, work, parts=parts, row_size=(prefix_length + group * length) * d)
     return out
 
 
@@ -206,7 +250,7 @@ def _library() -> ctypes.CDLL:
 def _configure(lib: ctypes.CDLL) -> tuple[ctypes.CDLL, int, bool]:
     """(the library, its key tile, whether its AVX-512 kernels run)."""
     lib.cross_attend.argtypes = [_P, _N, _N, _N, _P, _P, _P, _N, _N, _N, _P, _P]
-    lib.self_attend.argtypes = [_P, _N, _P, _P, _N, _N, _N, _N, _P]
+    lib.self_attend.argtypes = [_P, _N, _N, _N, _P, _P, _N, _N, _P, _P, _P, _P, _N, _N, _N, _N, _P]
     lib.logits_top.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P, _P, _P]
     lib.exp_rows.argtypes = [_P, _N, ctypes.c_int, _N, _N, _P]
     lib.gelu.argtypes = [_P, _N, _N]
