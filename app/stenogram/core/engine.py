@@ -334,9 +334,7 @@ def _decode(
 
     from stenogram.core.window_decoder import LoopSettings, decode_windows
 
-    beam_size = options.beam_size
-    if beam_size is None and runtime.fp16:  # fp16 means a Metal GPU
-        beam_size = AUTO_BEAM_SIZE
+    beam_size = _beam_size(options, runtime)
     base = DecodingOptions(
         task=options.task,
         language=language,
@@ -358,6 +356,19 @@ def _decode(
     )
     total = max(1, mel.n_frames)
     batch_size = _batch_size(options, runtime.fp16, mel.n_frames, runtime.model.dims)
+    if batch_size > 1 and speech_starts and base.beam_size:  # beams: Whisper's loop, in lanes
+        from stenogram.core.window_lanes import decode_in_lanes
+
+        return decode_in_lanes(
+            runtime,
+            mel,
+            base,
+            settings,
+            speech_starts,
+            batch_size,
+            on_window=lambda done: progress(0.999 * done / total),
+            cancel=cancel,
+        )
     if batch_size > 1 and speech_starts:
         from stenogram.core.window_batches import decode_in_batches
 
@@ -382,10 +393,22 @@ def _decode(
     )
 
 
+def _beam_size(options: TranscribeOptions, runtime: WhisperRuntime) -> int | None:
+    if options.beam_size is None and runtime.fp16:  # fp16 means a Metal GPU
+        return AUTO_BEAM_SIZE
+    return options.beam_size
+
+
 def _first_encoder_input(runtime: WhisperRuntime, mel, options: TranscribeOptions, starts: tuple[int, ...]):
     """The Mel frames the encoder will read first when decoding: language detection reads
     them too, and the runtime hands the same features to the decode (encoded once)."""
-    if starts and _batch_size(options, runtime.fp16, mel.n_frames, runtime.model.dims) > 1:
+    batch_size = _batch_size(options, runtime.fp16, mel.n_frames, runtime.model.dims)
+    if starts and batch_size > 1 and (_beam_size(options, runtime) or 1) > 1:
+        from stenogram.core.window_lanes import plan_lanes
+
+        first_lane_end = plan_lanes(starts, mel.n_frames, batch_size)[0][1]
+        return mel.window(0, min(N_FRAMES, first_lane_end))
+    if starts and batch_size > 1:
         from stenogram.core.window_batches import plan_windows
 
         first = plan_windows(starts, mel.n_frames)[0]

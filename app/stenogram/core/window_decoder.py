@@ -66,6 +66,49 @@ class RawSegment:
         return {"seek": seek, "start": self.start, "end": self.end, "tokens": self.tokens}
 
 
+@dataclass
+class Lane:
+    """Whisper's loop over the frames [start, end): where its next window starts, the text so far
+    (the next window's prompt) and the segments kept. ``decode_windows`` runs one over a whole
+    file; ``window_lanes`` runs several side by side."""
+
+    start: int
+    end: int
+    tokens: list[int] = field(default_factory=list)  # the initial prompt, then the text kept
+    seek: int = -1  # -1: at ``start``
+    segments: list[RawSegment] = field(default_factory=list)
+    last_speech_s: float = 0.0  # where the last aligned word ended
+    prompt_reset_since: int = 0
+
+    def __post_init__(self) -> None:
+        if self.seek < 0:
+            self.seek = self.start
+
+    def next_window(self) -> tuple[int, int] | None:
+        """(first frame, frames) of the next window, or None when the lane is done."""
+        if self.seek >= self.end or (self.segments and self.end - self.seek < MIN_REST_FRAMES):
+            return None
+        return self.seek, min(N_FRAMES, self.end - self.seek)
+
+    @property
+    def prompt(self) -> list[int]:
+        return self.tokens[self.prompt_reset_since :]
+
+    def advance(self, window: DecodedWindow, result: DecodingResult, settings: LoopSettings,
+                speech_starts: Sequence[int]) -> None:
+        """Keep a decoded window's segments (none when silent) and seek on, as Whisper does."""
+        if is_silent(result, settings):
+            self.seek = _next_piece(speech_starts, self.seek, self.seek, self.seek + window.size)
+            return
+        decoded_to = round((last_end(window.segments) or 0.0) * FRAMES_PER_SECOND)
+        self.seek = _next_piece(speech_starts, self.seek, decoded_to, window.next_seek)
+        kept = [s for s in window.segments if s.text.strip() and s.start != s.end]
+        self.segments.extend(kept)
+        self.tokens.extend(t for s in kept for t in s.tokens)
+        if not settings.condition_on_previous_text or result.temperature > PROMPT_RESET_TEMPERATURE:
+            self.prompt_reset_since = len(self.tokens)
+
+
 def decode_windows(
     runtime: WhisperRuntime,
     mel: LogMel,
@@ -83,42 +126,29 @@ def decode_windows(
     next window starts at that piece instead of skipping it, as Whisper alone would.
     """
     tokenizer = runtime.tokenizer(base_options.language, base_options.task)
-    content_frames = mel.n_frames
-    prompt_tokens: list[int] = []
-    if settings.initial_prompt:
-        prompt_tokens = tokenizer.encode(" " + settings.initial_prompt.strip())
-    all_tokens = list(prompt_tokens)
-    prompt_reset_since = 0
-    segments: list[RawSegment] = []
-    last_speech_s = 0.0
-    seek = 0
-    while seek < content_frames and not (segments and content_frames - seek < MIN_REST_FRAMES):
+    lane = Lane(0, mel.n_frames, initial_prompt_tokens(tokenizer, settings))
+    while (planned := lane.next_window()) is not None:
         if cancel is not None and cancel.is_set():
             from stenogram.core.whisper_runtime import DecodeCancelled
 
             raise DecodeCancelled
-        size = min(N_FRAMES, content_frames - seek)
-        options = replace(base_options, prompt=all_tokens[prompt_reset_since:])
+        seek, size = planned
+        options = replace(base_options, prompt=lane.prompt)
         features, result = encode_and_decode(runtime, mel.window(seek, size), size, options, settings, cancel)
         window = split_window(result, tokenizer, seek, size)
-        if is_silent(result, settings):
-            seek = _next_piece(speech_starts, seek, seek, seek + size)
-        else:
-            if settings.word_timestamps and window.segments:
-                last_speech_s = add_words(runtime, tokenizer, features, window, last_speech_s)
-            decoded_to = round((last_end(window.segments) or 0.0) * FRAMES_PER_SECOND)
-            seek = _next_piece(speech_starts, seek, decoded_to, window.next_seek)
-            kept = [s for s in window.segments if s.text.strip() and s.start != s.end]
-            segments.extend(kept)
-            all_tokens.extend(t for s in kept for t in s.tokens)
-            if (
-                not settings.condition_on_previous_text
-                or result.temperature > PROMPT_RESET_TEMPERATURE
-            ):
-                prompt_reset_since = len(all_tokens)
+        if not is_silent(result, settings) and settings.word_timestamps and window.segments:
+            lane.last_speech_s = add_words(runtime, tokenizer, features, window, lane.last_speech_s)
+        lane.advance(window, result, settings, speech_starts)
         if on_window is not None:
-            on_window(min(seek, content_frames))
-    return segments
+            on_window(min(lane.seek, mel.n_frames))
+    return lane.segments
+
+
+def initial_prompt_tokens(tokenizer: Tokenizer, settings: LoopSettings) -> list[int]:
+    """The user's initial prompt as tokens (the first window's prompt), or none."""
+    if not settings.initial_prompt:
+        return []
+    return tokenizer.encode(" " + settings.initial_prompt.strip())
 
 
 def _next_piece(speech_starts: Sequence[int], seek: int, decoded_to: int, planned: int) -> int:

@@ -1,0 +1,77 @@
+"""Lanes run Whisper's own loop over stretches of a file, several at once: each lane gives what
+the loop gives over its stretch alone, its previous text as prompt included."""
+
+from __future__ import annotations
+
+import pytest
+from mlx_whisper.decoding import DecodingOptions
+
+from stenogram.core.log_mel import N_FRAMES, LogMel, compute_log_mel
+from stenogram.core.media import load_audio
+from stenogram.core.speech_input import VAD_MIN_SILENCE_MS, VAD_PAD_MS
+from stenogram.core.speech_map import pack_speech
+from stenogram.core.vad import VadOptions, detect_speech
+from stenogram.core.window_decoder import LoopSettings, decode_windows
+from stenogram.core.window_lanes import MIN_LANE_FRAMES, decode_in_lanes, plan_lanes
+
+
+def test_lanes_are_cut_at_the_pieces_nearest_equal_shares():
+    starts = [0, 2000, 5500, 9100, 12500, 16000]
+    assert plan_lanes(starts, 18_000, 3) == [(0, 5500), (5500, 12500), (12500, 18_000)]
+    assert plan_lanes(starts, 18_000, 8) == plan_lanes(starts, 18_000, 18_000 // MIN_LANE_FRAMES)
+    assert plan_lanes(starts, 2 * N_FRAMES - 1, 4) == [(0, 2 * N_FRAMES - 1)]  # too short to share
+    assert plan_lanes([], 20_000, 4) == [(0, 20_000)]  # no pause to cut at
+
+
+@pytest.fixture(scope="module")
+def packed_long_clip(shared_audio):
+    audio = load_audio(shared_audio / "en_long_librispeech.flac")
+    regions = detect_speech(audio, VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS))
+    packed, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
+    return compute_log_mel(packed), speech_map.piece_start_frames()
+
+
+def _settings(condition_on_previous_text: bool) -> LoopSettings:
+    return LoopSettings(
+        temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        compression_ratio_threshold=2.4,
+        logprob_threshold=-1.0,
+        no_speech_threshold=0.6,
+        condition_on_previous_text=condition_on_previous_text,
+        word_timestamps=False,
+        initial_prompt=None,
+    )
+
+
+@pytest.mark.parametrize("own_prompts", [True, False], ids=["numpy decoder", "no row padding (MLX)"])
+def test_each_lane_is_whispers_loop_over_its_stretch(transcriber, tiny_en, packed_long_clip, own_prompts,
+                                                     monkeypatch):
+    """Beam search over two lanes at once, each window prompted with its own lane's previous
+    text (rows padded to one length), gives what the sequential loop gives on each stretch
+    alone; a decoder that cannot pad rows gives each window no previous text."""
+    from stenogram.core import decoder_session
+
+    if not own_prompts:
+        monkeypatch.setattr(decoder_session, "pads_rows", lambda model: False)
+    mel, starts = packed_long_clip
+    runtime = transcriber.load(str(tiny_en))
+    options = DecodingOptions(language="en", fp16=False, beam_size=5)
+    settings = _settings(condition_on_previous_text=True)
+    lanes = plan_lanes(starts, mel.n_frames, 2)
+    assert len(lanes) == 2
+    done: list[int] = []
+
+    together = decode_in_lanes(runtime, mel, options, settings, starts, 2, on_window=done.append)
+
+    alone_settings = _settings(condition_on_previous_text=own_prompts)
+    for first, end in lanes:
+        stretch = LogMel(mel.frames[first:end])
+        alone = decode_windows(runtime, stretch, options, alone_settings,
+                               speech_starts=[s - first for s in starts if first <= s < end])
+        offset = first / 100
+        in_lane = [s for s in together if offset <= s.start < end / 100]
+        assert [s.text for s in in_lane] == [s.text for s in alone]
+        times = [t for s in in_lane for t in (s.start, s.end)]
+        assert times == pytest.approx([t + offset for s in alone for t in (s.start, s.end)])
+    assert "compound interest" in " ".join(s.text for s in together).lower()
+    assert done == sorted(done) and done[-1] > 0.95 * mel.n_frames
