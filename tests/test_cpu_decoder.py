@@ -245,3 +245,29 @@ def test_a_sampled_token_follows_the_tempered_distribution(model_and_features):
         assert abs((drawn[:, -1] == 10).mean() - p10) < 0.015
         # the score is the token's log-probability before the temperature, as Whisper keeps it
         assert np.allclose(scores, np.where(drawn[:, -1] == 10, np.log(0.7), np.log(0.3)), atol=1e-5)
+
+
+@pytest.mark.parametrize("session", ["numpy", "mlx"])
+def test_beams_of_windows_with_their_own_prompts_decode_as_alone(model_and_features, session, monkeypatch):
+    """Windows whose previous texts differ in length share one beam search (rows padded on
+    the left), on numpy's decoder and on MLX's (a Mac's GPU path) alike."""
+    from dataclasses import replace
+
+    from mlx_whisper.decoding import DecodingOptions
+
+    from stenogram.core.beam_search import BeamDecodingTask
+    from stenogram.core.cpu_decoder import NumpyDecoder
+    from stenogram.core.decoder_session import NUMPY_DECODER_ATTRIBUTE
+
+    model, features = model_and_features
+    if session == "numpy":
+        monkeypatch.setattr(model, NUMPY_DECODER_ATTRIBUTE, NumpyDecoder(model.decoder), raising=False)
+    prompts = [[843, 1336, 6868, 290, 523, 616, 13], []]  # previous text; none (a lane's first window)
+    options = DecodingOptions(language="en", fp16=False, beam_size=3)
+
+    together = BeamDecodingTask(model, replace(options, prompt=prompts[0])).run(features, prompts)
+
+    for audio, prompt in enumerate(prompts):
+        alone = BeamDecodingTask(model, replace(options, prompt=prompt)).run(features[audio : audio + 1])[0]
+        assert together[audio].tokens == alone.tokens
+        assert together[audio].avg_logprob == pytest.approx(alone.avg_logprob, abs=1e-4)

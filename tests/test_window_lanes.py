@@ -43,16 +43,10 @@ def _settings(condition_on_previous_text: bool) -> LoopSettings:
     )
 
 
-@pytest.mark.parametrize("own_prompts", [True, False], ids=["numpy decoder", "no row padding (MLX)"])
-def test_each_lane_is_whispers_loop_over_its_stretch(transcriber, tiny_en, packed_long_clip, own_prompts,
-                                                     monkeypatch):
+def test_each_lane_is_whispers_loop_over_its_stretch(transcriber, tiny_en, packed_long_clip):
     """Beam search over two lanes at once, each window prompted with its own lane's previous
     text (rows padded to one length), gives what the sequential loop gives on each stretch
-    alone; a decoder that cannot pad rows gives each window no previous text."""
-    from stenogram.core import decoder_session
-
-    if not own_prompts:
-        monkeypatch.setattr(decoder_session, "pads_rows", lambda model: False)
+    alone."""
     mel, starts = packed_long_clip
     runtime = transcriber.load(str(tiny_en))
     options = DecodingOptions(language="en", fp16=False, beam_size=5)
@@ -63,10 +57,9 @@ def test_each_lane_is_whispers_loop_over_its_stretch(transcriber, tiny_en, packe
 
     together = decode_in_lanes(runtime, mel, options, settings, starts, 2, on_window=done.append)
 
-    alone_settings = _settings(condition_on_previous_text=own_prompts)
     for first, end in lanes:
         stretch = LogMel(mel.frames[first:end])
-        alone = decode_windows(runtime, stretch, options, alone_settings,
+        alone = decode_windows(runtime, stretch, options, settings,
                                speech_starts=[s - first for s in starts if first <= s < end])
         offset = first / 100
         in_lane = [s for s in together if offset <= s.start < end / 100]

@@ -27,7 +27,8 @@ NUMPY_DECODER_ATTRIBUTE = "numpy_decoder"  # set on a loaded model by WhisperRun
 class DecoderSession(Protocol):
     group: int  # rows per audio (beams), in audio order
 
-    def start(self, tokens: np.ndarray, features: Any, positions: Sequence[int]) -> np.ndarray: ...
+    def start(self, tokens: np.ndarray, features: Any, positions: Sequence[int],
+              pads: Sequence[int] | None = None) -> np.ndarray: ...
 
     def step(self, last_tokens: np.ndarray) -> np.ndarray: ...
 
@@ -44,13 +45,6 @@ def decoder_session(model: Any) -> DecoderSession:
     return MlxDecoderSession(model)
 
 
-def pads_rows(model: Any) -> bool:
-    """Whether ``model``'s sessions take rows of different prompt lengths in one batch (padded
-    on the left, ``start(..., pads=)``): numpy's decoder does; MLX's attention has no per-row
-    mask in mlx_whisper's blocks."""
-    return getattr(model, NUMPY_DECODER_ATTRIBUTE, None) is not None
-
-
 def language_probabilities(model: Any, tokenizer: Any, features: Any) -> list[dict[str, float]]:
     """Each audio's probability of every language (``features``: (audio, positions, n_state),
     of any length): Whisper's language tokens after the start of transcript, as mlx_whisper's
@@ -63,48 +57,103 @@ def language_probabilities(model: Any, tokenizer: Any, features: Any) -> list[di
     return [dict(zip(tokenizer.all_language_codes, row.tolist(), strict=True)) for row in weights]
 
 
-def prompt_logits(inference: Inference, tokens: mx.array, features: mx.array, positions: tuple[int, ...]) -> mx.array:
+def prompt_logits(inference: Inference, tokens: mx.array, features: mx.array, positions: tuple[int, ...],
+                  pads: np.ndarray | None = None) -> mx.array:
     """The decoder's first step over the whole prompt, projected onto the vocabulary only at
-    ``positions`` (the start of transcript and the last token are all that is read).
+    ``positions`` (the start of transcript and the last token are all that is read); ``pads``:
+    each row's left padding (see ``MlxDecoderSession``).
 
     mlx-whisper projects every prompt position: with the previous text as prompt that is up to
     227 x 51,864 logits per row, discarded but for two, 10-15% of a window's decoding on a CPU.
     Fills ``inference.kv_cache`` exactly as ``inference.logits`` would.
     """
     decoder = inference.model.decoder
-    x = decoder.token_embedding(tokens) + decoder.positional_embedding[: tokens.shape[-1]]
+    n = tokens.shape[-1]
+    if pads is None:
+        x = decoder.token_embedding(tokens) + decoder.positional_embedding[:n]
+        mask: Any = decoder._mask
+    else:
+        x = decoder.token_embedding(tokens) + _padded_positions(decoder, pads, 0, n)
+        mask = _RowMask(_padding_mask(pads, 0, n, decoder._mask.dtype, causal=decoder._mask[:n, :n]))
     cache = []
     for block in decoder.blocks:
-        x, kv, _ = block(x, features, mask=decoder._mask, kv_cache=None)
+        x, kv, _ = block(x, features, mask=mask, kv_cache=None)
         cache.append(kv)
     inference.kv_cache = cache
     x = decoder.ln(x[:, mx.array(positions)])
     return decoder.token_embedding.as_linear(x).astype(mx.float32)
 
 
+class _RowMask:
+    """An additive attention mask per row, (rows, 1, queries, keys), through mlx_whisper's
+    attention, which slices its causal mask as ``mask[:n_ctx, :n_ctx]``: that would cut the
+    rows, so slicing gives the whole mask back."""
+
+    def __init__(self, mask: mx.array) -> None:
+        self.mask = mask
+
+    def __getitem__(self, _index: Any) -> mx.array:
+        return self.mask
+
+
+def _padded_positions(decoder: Any, pads: np.ndarray, start: int, n: int) -> mx.array:
+    """Positional embeddings of positions [start, start + n) of each row, as if its left
+    padding were not there, (rows, n, n_state)."""
+    index = np.maximum(np.arange(start, start + n)[None, :] - pads[:, None], 0)
+    return decoder.positional_embedding[mx.array(index)]
+
+
+def _padding_mask(pads: np.ndarray, start: int, n: int, dtype: Any, causal: Any = None) -> mx.array:
+    """-inf where a row's token would read its padding (a padding position reads itself, to
+    stay finite), plus ``causal`` among the new tokens, (rows, 1, n, start + n)."""
+    keys = np.arange(start + n)
+    queries = np.arange(start, start + n)
+    hidden = (keys[None, None, :] < pads[:, None, None]) & (keys[None, None, :] != queries[None, :, None])
+    mask = mx.array(np.where(hidden, -np.inf, 0.0).astype(np.float32)[:, None]).astype(dtype)
+    if causal is not None:
+        mask = mask + causal
+    return mask
+
+
 class MlxDecoderSession:
     """MLX's decoder with its own caches; the cross-attention keys and values stay one set per
-    audio (see ``cross_attention``), shared by that audio's rows."""
+    audio (see ``cross_attention``), shared by that audio's rows. Rows of different prompt
+    lengths are padded on the left (``pads``): their tokens keep the positions they would
+    have alone and never read the padding."""
 
     def __init__(self, model: Any) -> None:
         self.inference = Inference(model)
         self.group = 1
+        self._pads: np.ndarray | None = None
 
-    def start(self, tokens: np.ndarray, features: Any, positions: Sequence[int]) -> np.ndarray:
+    def start(self, tokens: np.ndarray, features: Any, positions: Sequence[int],
+              pads: Sequence[int] | None = None) -> np.ndarray:
         self.inference.reset()
         self.group = 1
-        first = prompt_logits(self.inference, mx.array(np.asarray(tokens, dtype=np.int32)), features, tuple(positions))
-        return np.array(first)
+        self._pads = None if pads is None or not any(pads) else np.asarray(pads, dtype=np.int64)
+        tokens = mx.array(np.asarray(tokens, dtype=np.int32))
+        return np.array(prompt_logits(self.inference, tokens, features, tuple(positions), self._pads))
 
     def step(self, last_tokens: np.ndarray) -> np.ndarray:
         tokens = mx.array(np.asarray(last_tokens, dtype=np.int32).reshape(-1, 1))
-        return np.array(self.inference.logits(tokens, None)[:, -1])  # the cache holds the audio
+        if self._pads is None:
+            return np.array(self.inference.logits(tokens, None)[:, -1])  # the cache holds the audio
+        decoder = self.inference.model.decoder
+        length = self.inference.kv_cache[0][0][0].shape[1]
+        x = decoder.token_embedding(tokens) + _padded_positions(decoder, self._pads, length, 1)
+        mask = _RowMask(_padding_mask(self._pads, length, 1, decoder._mask.dtype))
+        cache = self.inference.kv_cache
+        for i, block in enumerate(decoder.blocks):
+            x, cache[i], _ = block(x, None, mask=mask, kv_cache=cache[i])
+        return np.array(decoder.token_embedding.as_linear(decoder.ln(x)).astype(mx.float32)[:, -1])
 
     def repeat_rows(self, group: int) -> None:
         self.inference.kv_cache = [
             ((mx.repeat(k, group, axis=0), mx.repeat(v, group, axis=0)), cross)
             for (k, v), cross in self.inference.kv_cache
         ]
+        if self._pads is not None:
+            self._pads = np.repeat(self._pads, group)
         self.group *= group
 
     def select(self, rows: Sequence[int] | None, audios: Sequence[int] | None = None) -> None:
@@ -112,6 +161,8 @@ class MlxDecoderSession:
         rows = None if rows is None else [int(r) for r in rows]
         kept_rows = None if rows is None or rows == list(range(n_rows)) else mx.array(rows)
         kept_audios = None if audios is None else mx.array([int(a) for a in audios])
+        if self._pads is not None and rows is not None:
+            self._pads = self._pads[rows]
         self.inference.kv_cache = [
             (
                 self_kv if kept_rows is None else tree_map(lambda x: x[kept_rows], self_kv),

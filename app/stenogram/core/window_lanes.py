@@ -72,20 +72,16 @@ def decode_in_lanes(
     """Segments of every lane, in time order; ``on_window(frames_done)`` after each batch."""
     import mlx.core as mx
 
-    from stenogram.core.decoder_session import pads_rows
     from stenogram.core.whisper_runtime import DecodeCancelled, _CancelCheck
 
     tokenizer = runtime.tokenizer(base_options.language, base_options.task)
     first_prompt = initial_prompt_tokens(tokenizer, settings)
     lanes = [Lane(a, b, list(first_prompt)) for a, b in plan_lanes(piece_starts, mel.n_frames, n_lanes)]
-    # Each lane's own previous text where the decoder can pad rows to one length (numpy's, on a
-    # CPU); else every window gets the user's prompt only, as planned windows do.
-    own_prompts = pads_rows(runtime.model)
     while active := [(lane, w) for lane in lanes if (w := lane.next_window()) is not None]:
         if cancel is not None and cancel.is_set():
             raise DecodeCancelled
         features = [runtime.encode(mel.window(seek, size)) for _, (seek, size) in active]
-        prompts = [lane.prompt if own_prompts else first_prompt for lane, _ in active]
+        prompts = [lane.prompt for lane, _ in active]  # of different lengths: rows padded
         options = replace(at_temperature(base_options, 0.0), prompt=max(prompts, key=len))
         task = _beam_task(runtime, options)
         if cancel is not None:
