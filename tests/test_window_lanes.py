@@ -12,14 +12,14 @@ from stenogram.core.speech_input import VAD_MIN_SILENCE_MS, VAD_PAD_MS
 from stenogram.core.speech_map import pack_speech
 from stenogram.core.vad import VadOptions, detect_speech
 from stenogram.core.window_decoder import LoopSettings, decode_windows
-from stenogram.core.window_lanes import MIN_LANE_FRAMES, decode_in_lanes, plan_lanes
+from stenogram.core.window_lanes import decode_in_lanes, plan_lanes
 
 
 def test_lanes_are_cut_at_the_pieces_nearest_equal_shares():
     starts = [0, 2000, 5500, 9100, 12500, 16000]
     assert plan_lanes(starts, 18_000, 3) == [(0, 5500), (5500, 12500), (12500, 18_000)]
-    assert plan_lanes(starts, 18_000, 8) == plan_lanes(starts, 18_000, 18_000 // MIN_LANE_FRAMES)
-    assert plan_lanes(starts, 2 * N_FRAMES - 1, 4) == [(0, 2 * N_FRAMES - 1)]  # too short to share
+    assert len(plan_lanes(starts, 18_000, 8)) == 6  # no more lanes than 30 s windows fill
+    assert plan_lanes(starts, N_FRAMES, 4) == [(0, N_FRAMES)]  # one window: one lane
     assert plan_lanes([], 20_000, 4) == [(0, 20_000)]  # no pause to cut at
 
 

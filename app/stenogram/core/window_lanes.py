@@ -37,16 +37,14 @@ if TYPE_CHECKING:
 
     from stenogram.core.whisper_runtime import WhisperRuntime
 
-# Lanes of at least a window: more, shorter lanes are windows cut at pauses again, and more
-# rows a step (en_long, 70 s, tiny.en beam 5: 2 lanes 2.7-3.1 s, 6 lanes 3.3-3.9 s, planned
-# windows 2.7-3.0 s, 1 lane 3.1 s)
-MIN_LANE_FRAMES = N_FRAMES
-
-
 def plan_lanes(piece_starts: Sequence[int], n_frames: int, n_lanes: int) -> list[tuple[int, int]]:
-    """Up to ``n_lanes`` stretches (first frame, end) covering [0, n_frames), each at least
-    MIN_LANE_FRAMES where it can be, cut at the speech pieces' starts nearest equal shares."""
-    n_lanes = max(1, min(n_lanes, n_frames // MIN_LANE_FRAMES))
+    """Up to ``n_lanes`` stretches (first frame, end) covering [0, n_frames), cut at the speech
+    pieces' starts nearest equal shares.
+
+    No more lanes than 30 s windows fill: a file a batch covers in one window a lane is
+    decoded as one batch of windows (more, shorter lanes would only add rows to each step:
+    en_long, 70 s, tiny.en beam 5, 6 lanes 3.3-3.9 s, 3 lanes 2.7 s, 2 lanes 2.7-3.5 s)."""
+    n_lanes = max(1, min(n_lanes, -(-n_frames // N_FRAMES)))
     starts = sorted(s for s in set(piece_starts) if 0 < s < n_frames)
     cuts: list[int] = []
     for i in range(1, n_lanes):
