@@ -107,3 +107,39 @@ def encoder_inputs(monkeypatch: pytest.MonkeyPatch):
         return frames
 
     return record
+
+
+@pytest.fixture(scope="session")
+def packed_long_clip(shared_audio: Path):
+    """en_long_librispeech's speech as the VAD packs it: its log-Mel frames and the frames
+    where its speech pieces start."""
+    from stenogram.core.log_mel import compute_log_mel
+    from stenogram.core.media import load_audio
+    from stenogram.core.speech_input import VAD_MIN_SILENCE_MS, VAD_PAD_MS
+    from stenogram.core.speech_map import pack_speech
+    from stenogram.core.vad import VadOptions, detect_speech
+
+    audio = load_audio(shared_audio / "en_long_librispeech.flac")
+    regions = detect_speech(audio, VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS))
+    packed, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
+    return compute_log_mel(packed), speech_map.piece_start_frames()
+
+
+@pytest.fixture
+def loop_settings():
+    """``loop_settings(condition_on_previous_text)``: Whisper's defaults for the window loops,
+    no word times."""
+    from stenogram.core.window_decoder import LoopSettings
+
+    def settings(condition_on_previous_text: bool):
+        return LoopSettings(
+            temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+            compression_ratio_threshold=2.4,
+            logprob_threshold=-1.0,
+            no_speech_threshold=0.6,
+            condition_on_previous_text=condition_on_previous_text,
+            word_timestamps=False,
+            initial_prompt=None,
+        )
+
+    return settings

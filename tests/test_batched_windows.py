@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 from mlx_whisper.decoding import DecodingOptions
 
-from stenogram.core.log_mel import compute_log_mel
-from stenogram.core.media import load_audio
-from stenogram.core.speech_input import VAD_MIN_SILENCE_MS, VAD_PAD_MS
-from stenogram.core.speech_map import pack_speech
-from stenogram.core.vad import VadOptions, detect_speech
 from stenogram.core.window_batches import Window, decode_in_batches, plan_windows
-from stenogram.core.window_decoder import LoopSettings
 
 
 def test_windows_are_cut_between_pieces_and_never_exceed_30_seconds():
@@ -21,29 +15,13 @@ def test_windows_are_cut_between_pieces_and_never_exceed_30_seconds():
     assert plan_windows([], 2900) == [Window(0, 2900)]
 
 
-@pytest.fixture(scope="module")
-def packed_long_clip(shared_audio):
-    audio = load_audio(shared_audio / "en_long_librispeech.flac")
-    regions = detect_speech(audio, VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS))
-    packed, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
-    return compute_log_mel(packed), speech_map.piece_start_frames()
-
-
 @pytest.mark.parametrize("beam_size", [None, 5])
-def test_batched_equals_one_at_a_time(transcriber, tiny_en, packed_long_clip, beam_size):
+def test_batched_equals_one_at_a_time(transcriber, tiny_en, packed_long_clip, loop_settings, beam_size):
     """Greedy, and beam search (whose windows' beams share their cross-attention keys and
     values, and whose windows leave the batch as their searches end)."""
     mel, starts = packed_long_clip
     runtime = transcriber.load(str(tiny_en))
-    settings = LoopSettings(
-        temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-        compression_ratio_threshold=2.4,
-        logprob_threshold=-1.0,
-        no_speech_threshold=0.6,
-        condition_on_previous_text=False,
-        word_timestamps=False,
-        initial_prompt=None,
-    )
+    settings = loop_settings(condition_on_previous_text=False)
     options = DecodingOptions(language="en", fp16=False, beam_size=beam_size)
     done: list[int] = []
     one = decode_in_batches(runtime, mel, options, settings, starts, batch_size=1)

@@ -6,12 +6,8 @@ from __future__ import annotations
 import pytest
 from mlx_whisper.decoding import DecodingOptions
 
-from stenogram.core.log_mel import N_FRAMES, LogMel, compute_log_mel
-from stenogram.core.media import load_audio
-from stenogram.core.speech_input import VAD_MIN_SILENCE_MS, VAD_PAD_MS
-from stenogram.core.speech_map import pack_speech
-from stenogram.core.vad import VadOptions, detect_speech
-from stenogram.core.window_decoder import LoopSettings, decode_windows
+from stenogram.core.log_mel import N_FRAMES, LogMel
+from stenogram.core.window_decoder import decode_windows
 from stenogram.core.window_lanes import decode_in_lanes, plan_lanes
 
 
@@ -23,34 +19,14 @@ def test_lanes_are_cut_at_the_pieces_nearest_equal_shares():
     assert plan_lanes([], 20_000, 4) == [(0, 20_000)]  # no pause to cut at
 
 
-@pytest.fixture(scope="module")
-def packed_long_clip(shared_audio):
-    audio = load_audio(shared_audio / "en_long_librispeech.flac")
-    regions = detect_speech(audio, VadOptions(speech_pad_ms=VAD_PAD_MS, min_silence_ms=VAD_MIN_SILENCE_MS))
-    packed, speech_map = pack_speech(audio, [(r.start, r.end) for r in regions])
-    return compute_log_mel(packed), speech_map.piece_start_frames()
-
-
-def _settings(condition_on_previous_text: bool) -> LoopSettings:
-    return LoopSettings(
-        temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-        compression_ratio_threshold=2.4,
-        logprob_threshold=-1.0,
-        no_speech_threshold=0.6,
-        condition_on_previous_text=condition_on_previous_text,
-        word_timestamps=False,
-        initial_prompt=None,
-    )
-
-
-def test_each_lane_is_whispers_loop_over_its_stretch(transcriber, tiny_en, packed_long_clip):
+def test_each_lane_is_whispers_loop_over_its_stretch(transcriber, tiny_en, packed_long_clip, loop_settings):
     """Beam search over two lanes at once, each window prompted with its own lane's previous
     text (rows padded to one length), gives what the sequential loop gives on each stretch
     alone."""
     mel, starts = packed_long_clip
     runtime = transcriber.load(str(tiny_en))
     options = DecodingOptions(language="en", fp16=False, beam_size=5)
-    settings = _settings(condition_on_previous_text=True)
+    settings = loop_settings(condition_on_previous_text=True)
     lanes = plan_lanes(starts, mel.n_frames, 2)
     assert len(lanes) == 2
     done: list[int] = []

@@ -356,23 +356,13 @@ def _decode(
     )
     total = max(1, mel.n_frames)
     batch_size = _batch_size(options, runtime.fp16, mel.n_frames, runtime.model.dims)
-    if batch_size > 1 and speech_starts and base.beam_size:  # beams: Whisper's loop, in lanes
-        from stenogram.core.window_lanes import decode_in_lanes
-
-        return decode_in_lanes(
-            runtime,
-            mel,
-            base,
-            settings,
-            speech_starts,
-            batch_size,
-            on_window=lambda done: progress(0.999 * done / total),
-            cancel=cancel,
-        )
     if batch_size > 1 and speech_starts:
-        from stenogram.core.window_batches import decode_in_batches
+        if base.beam_size:  # beams: Whisper's own loop, in lanes (as accurate, as fast)
+            from stenogram.core.window_lanes import decode_in_lanes as decode_in_parallel
+        else:  # greedy: independent windows, exactly as each alone
+            from stenogram.core.window_batches import decode_in_batches as decode_in_parallel
 
-        return decode_in_batches(
+        return decode_in_parallel(
             runtime,
             mel,
             base,
