@@ -7,6 +7,7 @@ result (greedy, or the best of a beam search when the options ask for beams) is 
 treated exactly like a window of Whisper's own loop: fallback temperatures
 when it fails, skipped when silent, split into segments at timestamp tokens, words aligned.
 A window the model ended early, with a piece still to come, is queued again from that piece.
+The engine decodes greedily this way; beams run Whisper's own loop in lanes (``window_lanes``).
 """
 
 from __future__ import annotations
