@@ -223,8 +223,9 @@ def _beam_loop(
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], list[float]]:
     """mlx-whisper's main loop, with the prompt projected only where it is read.
 
-    ``prompts`` holds one row per audio (``pads`` of its first tokens padding). Returns each audio's last live beams and their scores
-    (what ``finalize`` may top up with), and its no-speech probability.
+    ``prompts`` holds one row per audio (``pads`` of its first tokens padding). Returns each
+    audio's last live beams and their scores (what ``finalize`` may top up with), and its
+    no-speech probability.
     """
     from stenogram.core.batch_decoding import no_speech_probabilities
     from stenogram.core.decoder_session import decoder_session
@@ -242,10 +243,7 @@ def _beam_loop(
 
     # The beams of an audio start alike: read the prompt once per audio, then copy its cache.
     session = task.session = decoder_session(task.model)
-    if pads is not None and any(pads):
-        first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1), pads=pads)
-    else:
-        first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1))
+    first = session.start(prompts, features, (task.sot_index, prompts.shape[-1] - 1), pads=pads)
     session.repeat_rows(group)
     no_speech = no_speech_probabilities(first[:, 0], task.tokenizer.no_speech)
     tokens = np.repeat(prompts, group, axis=0)

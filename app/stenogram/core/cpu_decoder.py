@@ -24,6 +24,7 @@ from stenogram.core import half_matrix, vector_kernels
 from stenogram.core.cpu_encoder import _gelu, _layer_norm, _linear, _norm, _np, _softmax_inplace
 from stenogram.core.cpu_threads import single_threaded_blas
 from stenogram.core.half_matrix import HalfMatrix
+from stenogram.core.row_padding import padding_mask, row_pads, unpadded_positions
 
 CACHE_GROWTH = 128  # self-attention cache positions added at a time
 
@@ -164,7 +165,7 @@ class DecoderSession:
         self._audios = np.arange(len(features), dtype=np.int64)
         self._self_kv, self._prefix_kv = [], []
         self.group, self.length, self._prefix_length = 1, 0, 0
-        self._pads = None if pads is None or not any(pads) else np.asarray(pads, dtype=np.int64)
+        self._pads = row_pads(pads)
         hidden = self._forward(np.asarray(tokens), headroom=0)
         # the prompt's caches become the audios' shared prefix (its keys tiled for the kernels,
         # as the audio's are); the rows' own caches start empty
@@ -248,18 +249,7 @@ class DecoderSession:
         tokens at the positions they would have without its padding."""
         if self._pads is None:
             return self.decoder.positions[start : start + n_new]
-        index = np.arange(start, start + n_new)[None, :] - self._pads[:, None]
-        return self.decoder.positions[np.maximum(index, 0)]
-
-    def _padding_mask(self, start: int, n_new: int) -> np.ndarray | None:
-        """-inf where a row's token would read its padding, (rows, 1, n_new, start + n_new); a
-        padding position reads itself (its output is never read, but must stay finite)."""
-        if self._pads is None:
-            return None
-        keys = np.arange(start + n_new)
-        queries = np.arange(start, start + n_new)
-        hidden = (keys[None, None, :] < self._pads[:, None, None]) & (keys[None, None, :] != queries[None, :, None])
-        return np.where(hidden, np.float32(-np.inf), np.float32(0))[:, None]
+        return self.decoder.positions[unpadded_positions(self._pads, start, n_new)]
 
     def _self_attention(self, block: _Block, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray],
                         prefix_kv: tuple[np.ndarray, np.ndarray] | None, start: int) -> np.ndarray:
@@ -288,7 +278,7 @@ class DecoderSession:
             if n_new > 1:  # a later token of the prompt sees no token after it
                 scores += np.triu(np.full((n_new, own_end), -np.inf, dtype=np.float32), k=start + 1)
             if self._pads is not None:
-                scores += self._padding_mask(start, n_new)
+                scores += padding_mask(self._pads, start, n_new)
             out = _softmax_inplace(scores) @ values[:, :, :own_end]
         out = out.transpose(0, 2, 1, 3).reshape(n_rows, n_new, n_state)
         return out @ block.out[0] + block.out[1]
@@ -304,7 +294,7 @@ class DecoderSession:
         by_audio = queries.reshape(n_audio, self.group, heads, 1, d)
         shared = (by_audio @ prefix_keys[:, None].swapaxes(-1, -2)).reshape(n_rows, heads, 1, length)
         if self._pads is not None:  # a row's left padding is not read
-            shared += np.where(np.arange(length) < self._pads[:, None], np.float32(-np.inf), np.float32(0))[:, None, None]
+            shared += padding_mask(self._pads, length, 1)[..., :length]
         weights = _softmax_inplace(np.concatenate([shared, queries @ keys.swapaxes(-1, -2)], axis=-1))
         from_prefix = weights[..., :length].reshape(n_audio, self.group, heads, 1, length) @ prefix_values[:, None]
         return from_prefix.reshape(n_rows, heads, 1, d) + weights[..., length:] @ values

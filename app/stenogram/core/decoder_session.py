@@ -21,6 +21,8 @@ import mlx.core as mx  # noqa: E402  (after the OpenBLAS preload)
 from mlx.utils import tree_map  # noqa: E402
 from mlx_whisper.decoding import Inference  # noqa: E402
 
+from stenogram.core.row_padding import padding_mask, row_pads, unpadded_positions  # noqa: E402
+
 NUMPY_DECODER_ATTRIBUTE = "numpy_decoder"  # set on a loaded model by WhisperRuntime on a CPU
 
 
@@ -74,7 +76,7 @@ def prompt_logits(inference: Inference, tokens: mx.array, features: mx.array, po
         mask: Any = decoder._mask
     else:
         x = decoder.token_embedding(tokens) + _padded_positions(decoder, pads, 0, n)
-        mask = _RowMask(_padding_mask(pads, 0, n, decoder._mask.dtype, causal=decoder._mask[:n, :n]))
+        mask = _RowMask(_padding_mask(decoder, pads, 0, n) + decoder._mask[:n, :n])
     cache = []
     for block in decoder.blocks:
         x, kv, _ = block(x, features, mask=mask, kv_cache=None)
@@ -99,20 +101,12 @@ class _RowMask:
 def _padded_positions(decoder: Any, pads: np.ndarray, start: int, n: int) -> mx.array:
     """Positional embeddings of positions [start, start + n) of each row, as if its left
     padding were not there, (rows, n, n_state)."""
-    index = np.maximum(np.arange(start, start + n)[None, :] - pads[:, None], 0)
-    return decoder.positional_embedding[mx.array(index)]
+    return decoder.positional_embedding[mx.array(unpadded_positions(pads, start, n))]
 
 
-def _padding_mask(pads: np.ndarray, start: int, n: int, dtype: Any, causal: Any = None) -> mx.array:
-    """-inf where a row's token would read its padding (a padding position reads itself, to
-    stay finite), plus ``causal`` among the new tokens, (rows, 1, n, start + n)."""
-    keys = np.arange(start + n)
-    queries = np.arange(start, start + n)
-    hidden = (keys[None, None, :] < pads[:, None, None]) & (keys[None, None, :] != queries[None, :, None])
-    mask = mx.array(np.where(hidden, -np.inf, 0.0).astype(np.float32)[:, None]).astype(dtype)
-    if causal is not None:
-        mask = mask + causal
-    return mask
+def _padding_mask(decoder: Any, pads: np.ndarray, start: int, n: int) -> mx.array:
+    """``row_padding.padding_mask`` in the decoder's dtype."""
+    return mx.array(padding_mask(pads, start, n)).astype(decoder._mask.dtype)
 
 
 class MlxDecoderSession:
@@ -130,7 +124,7 @@ class MlxDecoderSession:
               pads: Sequence[int] | None = None) -> np.ndarray:
         self.inference.reset()
         self.group = 1
-        self._pads = None if pads is None or not any(pads) else np.asarray(pads, dtype=np.int64)
+        self._pads = row_pads(pads)
         tokens = mx.array(np.asarray(tokens, dtype=np.int32))
         return np.array(prompt_logits(self.inference, tokens, features, tuple(positions), self._pads))
 
@@ -141,7 +135,7 @@ class MlxDecoderSession:
         decoder = self.inference.model.decoder
         length = self.inference.kv_cache[0][0][0].shape[1]
         x = decoder.token_embedding(tokens) + _padded_positions(decoder, self._pads, length, 1)
-        mask = _RowMask(_padding_mask(self._pads, length, 1, decoder._mask.dtype))
+        mask = _RowMask(_padding_mask(decoder, self._pads, length, 1))
         cache = self.inference.kv_cache
         for i, block in enumerate(decoder.blocks):
             x, cache[i], _ = block(x, None, mask=mask, kv_cache=cache[i])
