@@ -24,6 +24,7 @@ from stenogram.core.window_decoder import (
     add_words,
     at_temperature,
     decode_with_fallback,
+    initial_prompt_tokens,
     is_silent,
     last_end,
     needs_fallback,
@@ -81,9 +82,7 @@ def decode_in_batches(
     from stenogram.core.whisper_runtime import DecodeCancelled, _CancelCheck
 
     tokenizer = runtime.tokenizer(base_options.language, base_options.task)
-    options = base_options
-    if settings.initial_prompt:
-        options = replace(options, prompt=tokenizer.encode(" " + settings.initial_prompt.strip()))
+    options = replace(base_options, prompt=initial_prompt_tokens(tokenizer, settings))
     queue = plan_windows(piece_starts, mel.n_frames)
     total = sum(w.size for w in queue)
     done_frames = 0
